@@ -1,0 +1,72 @@
+import pytest
+import torch
+
+from projects.m2det.tum import (TUM, min_tum_input_size, tum_encoder_strides,
+                                tum_feature_sizes)
+
+
+def test_encoder_strides_end_with_one_unpadded_stride_1_conv():
+    assert tum_encoder_strides(6) == [(2, 1)] * 4 + [(1, 0)]
+    assert tum_encoder_strides(3) == [(2, 1), (1, 0)]
+    with pytest.raises(ValueError, match='num_scales must be >= 3, got 2'):
+        tum_encoder_strides(2)
+
+
+@pytest.mark.parametrize('size, sizes', [
+    (40, [40, 20, 10, 5, 3, 1]),
+    (64, [64, 32, 16, 8, 4, 2]),
+    (88, [88, 44, 22, 11, 6, 4]),
+    (100, [100, 50, 25, 13, 7, 5]),
+])
+def test_feature_sizes_of_the_official_inputs(size, sizes):
+    assert tum_feature_sizes(size, 6) == sizes
+
+
+def test_too_small_input_names_the_size_and_the_limit():
+    assert min_tum_input_size(6) == 33
+    assert tum_feature_sizes(33, 6)[-1] == 1
+    with pytest.raises(ValueError, match=r'32x32 .*>= 33'):
+        tum_feature_sizes(32, 6)
+
+
+def test_outputs_largest_first_with_planes_channels():
+    tum = TUM(in_channels=12, planes=8, num_scales=6)
+    outs = tum(torch.rand(2, 12, 40, 40))
+    assert [tuple(o.shape) for o in outs] == [(2, 8, s, s)
+                                              for s in (40, 20, 10, 5, 3, 1)]
+
+
+def test_structure_and_parameter_count_of_official_tums():
+    first, later = TUM(128, 256), TUM(384, 256)
+    assert len(first.encoder) == 5 and len(first.lateral_convs) == 5
+    assert len(first.smooth_convs) == 5
+    # spec: TUM1 5,709,824 and each later TUM 6,889,472 parameters
+    assert sum(p.numel() for p in first.parameters()) == 5_709_824
+    assert sum(p.numel() for p in later.parameters()) == 6_889_472
+
+
+def test_without_smooth_the_outputs_are_the_decoder_maps():
+    tum = TUM(4, 8, num_scales=4, use_smooth=False).eval()
+    assert not hasattr(tum, 'smooth_convs')
+    x = torch.rand(1, 4, 20, 20)
+    outs = tum(x)
+    # the largest map is the top-down sum: upsampled smaller map + lateral
+    expected = torch.nn.functional.interpolate(
+        outs[1], size=(20, 20), mode='nearest') + tum.lateral_convs[0](x)
+    torch.testing.assert_close(outs[0], expected)
+
+
+def test_smallest_output_is_the_unsmoothed_top_conv():
+    tum = TUM(4, 8, num_scales=4).eval()
+    x = torch.rand(1, 4, 20, 20)
+    feat = x
+    for conv in tum.encoder:
+        feat = conv(feat)
+    torch.testing.assert_close(tum(x)[-1], tum.top_conv(feat))
+
+
+def test_upsampling_goes_to_the_exact_lateral_size():
+    # 1 -> 3 and 3 -> 5 are not factor-2 upsamplings
+    tum = TUM(4, 8).eval()
+    outs = tum(torch.rand(1, 4, 40, 40))
+    assert [o.shape[-1] for o in outs] == [40, 20, 10, 5, 3, 1]
