@@ -28,4 +28,8 @@ def _numpy_globals() -> list:
 
 def allow_mmengine_checkpoints() -> None:
     """Let ``torch.load(weights_only=True)`` read mmengine's checkpoints."""
-    torch.serialization.add_safe_globals([HistoryBuffer, *_numpy_globals()])
+    # HistoryBuffer pickles its statistics methods as getattr(buffer, name);
+    # the safe unpickler still refuses to call what getattr returns unless
+    # that is allowed too.
+    torch.serialization.add_safe_globals(
+        [HistoryBuffer, getattr, *_numpy_globals()])

@@ -2,7 +2,7 @@
 #   --cfg-options data_root=/path/to/coco/  (with annotations/, train2017/, val2017/)
 dataset_type = 'CocoDataset'
 data_root = 'data/coco/'
-input_size = 320
+img_scale = (320, 320)  # the square network input; the model sets its priors for it
 backend_args = None
 
 train_pipeline = [
@@ -18,7 +18,7 @@ train_pipeline = [
         type='MinIoURandomCrop',
         min_ious=(0.1, 0.3, 0.5, 0.7, 0.9),
         min_crop_size=0.3),
-    dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='PhotoMetricDistortion',
@@ -30,7 +30,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',

@@ -1,0 +1,52 @@
+"""Shared fixtures: a small demo dataset and runners for the project's tools."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from projects.m2det.demo_data import generate_demo_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_CONFIG = REPO / 'tests' / 'configs' / 'm2det_tiny.py'
+
+
+def data_root_options(root: Path) -> list:
+    """--cfg-options entries that point every split of a config at ``root``."""
+    root = f'{root}/'
+    options = [f'{split}_dataloader.dataset.data_root={root}'
+               for split in ('train', 'val', 'test')]
+    options += [f'{split}_evaluator.ann_file={root}annotations/val.json'
+                for split in ('val', 'test')]
+    return options
+
+
+def run_tool(*args, check=True, timeout=600) -> subprocess.CompletedProcess:
+    """Run ``python tools/<args>`` from the repo root, as a user would."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, *map(str, args)], cwd=REPO,
+                          env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{args} exited {proc.returncode}:\n{proc.stdout[-4000:]}\n'
+            f'{proc.stderr[-4000:]}')
+    return proc
+
+
+def read_scalars(work_dir: Path) -> list:
+    """The logged scalar records of the newest run in ``work_dir``."""
+    runs = sorted(p for p in work_dir.iterdir() if p.is_dir()
+                  and (p / 'vis_data' / 'scalars.json').exists())
+    lines = (runs[-1] / 'vis_data' / 'scalars.json').read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+@pytest.fixture(scope='session')
+def demo_root(tmp_path_factory) -> Path:
+    """A few demo images (8 train, 4 val) in COCO format."""
+    root = tmp_path_factory.mktemp('demo')
+    generate_demo_dataset(root, num_train=8, num_val=4, seed=1)
+    return root
