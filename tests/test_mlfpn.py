@@ -99,9 +99,10 @@ def test_batch_items_are_independent_in_eval_mode():
     with torch.no_grad():
         single = neck((shallow, deep))
         double = neck((shallow.repeat(2, 1, 1, 1), deep.repeat(2, 1, 1, 1)))
+    # batched convs may pick other kernels: equal up to float rounding
     for a, b in zip(single, double):
-        torch.testing.assert_close(b[0], a[0])
-        torch.testing.assert_close(b[1], a[0])
+        torch.testing.assert_close(b[0], a[0], rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(b[1], a[0], rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize('kwargs, message', [
