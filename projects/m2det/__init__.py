@@ -1,10 +1,12 @@
 """M2Det for MMDetection 3.x.
 
-Importing this package registers ``MLFPN``, ``M2DetAnchorGenerator`` and
-``CheckedCocoDataset`` in mmdet's registries and applies the project's fixes to mmdet 3.3 and mmengine
-0.10.7 (``SSDHead.predict``; checkpoint loading under torch >= 2.6).
+Importing this package registers ``MLFPN``, ``M2DetAnchorGenerator``,
+``CheckedCocoDataset`` and ``BF16OptimWrapper`` in the registries and applies
+the project's fixes to mmdet 3.3 and mmengine 0.10.7 (``SSDHead.predict``;
+checkpoint loading under torch >= 2.6).
 """
 from .anchor_generator import M2DetAnchorGenerator
+from .bf16_optim_wrapper import BF16OptimWrapper
 from .checkpoint import allow_mmengine_checkpoints
 from .coco_dataset import CheckedCocoDataset
 from .ffm import FFMv1, FFMv2
@@ -17,7 +19,7 @@ fix_ssd_head_predict()
 allow_mmengine_checkpoints()
 
 __all__ = [
-    'CheckedCocoDataset', 'FFMv1', 'FFMv2', 'M2DetAnchorGenerator', 'MLFPN', 'SFAM', 'TUM',
+    'BF16OptimWrapper', 'CheckedCocoDataset', 'FFMv1', 'FFMv2', 'M2DetAnchorGenerator', 'MLFPN', 'SFAM', 'TUM',
     'allow_mmengine_checkpoints', 'fix_ssd_head_predict',
     'tum_encoder_strides', 'tum_feature_sizes'
 ]

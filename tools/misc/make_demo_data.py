@@ -26,6 +26,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--num-val', type=int, default=100, help='validation images')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
+    parser.add_argument(
+        '--min-side', type=int, default=256, help='smallest image side')
+    parser.add_argument(
+        '--max-side', type=int, default=416, help='largest image side')
     return parser.parse_args()
 
 
@@ -37,7 +41,9 @@ def main() -> None:
         args.out,
         num_train=args.num_train,
         num_val=args.num_val,
-        seed=args.seed)
+        seed=args.seed,
+        min_image_side=args.min_side,
+        max_image_side=args.max_side)
     print(json.dumps(summary, indent=2))
     print(f'done in {time.perf_counter() - start:.1f} s')
 

@@ -1,6 +1,6 @@
 # COCO 2017 detection at M2Det's square input. Set data_root to your copy:
 #   --cfg-options data_root=/path/to/coco/  (with annotations/, train2017/, val2017/)
-dataset_type = 'CocoDataset'
+dataset_type = 'CheckedCocoDataset'
 data_root = 'data/coco/'
 img_scale = (320, 320)  # the square network input; the model sets its priors for it
 backend_args = None
