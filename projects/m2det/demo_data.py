@@ -12,7 +12,7 @@ arguments and independent of how many images are generated before it.
 
 Example:
     >>> from projects.m2det.demo_data import generate_demo_dataset
-    >>> summary = generate_demo_dataset('data/demo', num_train=400,
+    >>> summary = generate_demo_dataset('data/demo', num_train=3000,
     ...                                 num_val=100, seed=0)
 """
 from __future__ import annotations
@@ -55,12 +55,12 @@ _MIN_COLOUR_DISTANCE = 120.0
 
 
 def generate_demo_dataset(out_dir: str | Path,
-                          num_train: int = 400,
+                          num_train: int = 3000,
                           num_val: int = 100,
                           seed: int = 0,
                           *,
-                          min_image_side: int = 256,
-                          max_image_side: int = 416,
+                          min_image_side: int = 160,
+                          max_image_side: int = 240,
                           max_objects: int = 6,
                           empty_ratio: float = 0.07,
                           max_object_ratio: float = 0.68,

@@ -4,6 +4,7 @@ _base_ = ['../../configs/m2det_demo.py']
 base_channels = 8
 planes = 16
 num_levels = 2
+num_scales = 5  # as the demo config
 
 model = dict(
     backbone=dict(base_channels=base_channels),
@@ -12,7 +13,7 @@ model = dict(
         ffm_channels=(8, 16),
         planes=planes,
         num_levels=num_levels),
-    bbox_head=dict(in_channels=(planes * num_levels, ) * 6))
+    bbox_head=dict(in_channels=(planes * num_levels, ) * num_scales))
 
 loader = dict(batch_size=4, num_workers=0, persistent_workers=False)
 train_dataloader = loader

@@ -1,7 +1,7 @@
 """Generate the synthetic shapes demo dataset in COCO format.
 
 Example:
-    python tools/misc/make_demo_data.py --out data/demo --num-train 400 \
+    python tools/misc/make_demo_data.py --out data/demo --num-train 3000 \
         --num-val 100 --seed 0
 """
 import argparse
@@ -22,14 +22,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--out', default='data/demo', help='dataset root directory')
     parser.add_argument(
-        '--num-train', type=int, default=400, help='training images')
+        '--num-train', type=int, default=3000, help='training images')
     parser.add_argument(
         '--num-val', type=int, default=100, help='validation images')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument(
-        '--min-side', type=int, default=256, help='smallest image side')
+        '--min-side', type=int, default=160, help='smallest image side')
     parser.add_argument(
-        '--max-side', type=int, default=416, help='largest image side')
+        '--max-side', type=int, default=240, help='largest image side')
     return parser.parse_args()
 
 

@@ -1,9 +1,11 @@
 # The bundled demo data (tools/misc/make_demo_data.py writes it): COCO
-# format, so only the paths, the classes and the augmentation differ from COCO.
+# format, so only the paths, the classes, the input size and the augmentation
+# differ from COCO.
 _base_ = './coco_detection.py'
 dataset_type = 'CheckedCocoDataset'
 data_root = 'data/demo/'
 classes = ('ellipse', 'rectangle', 'triangle', 'cross', 'ring')
+img_scale = (192, 192)  # the demo images are 160 to 240 px a side
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -14,9 +16,18 @@ train_pipeline = [
         contrast_range=(0.5, 1.5),
         saturation_range=(0.5, 1.5),
         hue_delta=18),
-    dict(type='Resize', scale={{_base_.img_scale}}, keep_ratio=False),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
 ]
 train_dataloader = dict(
     num_workers=2,
@@ -34,7 +45,8 @@ val_dataloader = dict(
         data_root=data_root,
         metainfo=dict(classes=classes),
         ann_file='annotations/val.json',
-        data_prefix=dict(img='val/')))
+        data_prefix=dict(img='val/'),
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
