@@ -1,6 +1,8 @@
 """Real training, resuming, testing and inference on a few demo images."""
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -92,3 +94,27 @@ def test_mmengine_checkpoints_need_the_fix_under_torch_2_6(trained):
     assert 'HistoryBuffer' in plain.stderr
     # this process imported projects.m2det, which allows mmengine's types
     assert torch.load(ckpt, map_location='cpu')['meta']['epoch'] == 6
+
+
+def run_mim(*args, cwd):
+    """``mim`` from outside the repo: projects.m2det must import via .pth."""
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name('mim')), *map(str, args)],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def test_mim_train_and_test_run_mmdets_own_tools(trained, demo_root,
+                                                 tmp_path):
+    run_mim('train', 'mmdet', TINY_CONFIG, '--gpus', 0, '--work-dir',
+            tmp_path / 'train', '--cfg-options',
+            *data_root_options(demo_root), 'train_cfg.max_epochs=1',
+            cwd=tmp_path)
+    assert (tmp_path / 'train' / 'epoch_1.pth').is_file()
+    log = run_mim('test', 'mmdet', TINY_CONFIG, '--checkpoint',
+                  trained / 'epoch_6.pth', '--gpus', 0, '--work-dir',
+                  tmp_path / 'test', '--cfg-options',
+                  *data_root_options(demo_root), cwd=tmp_path)
+    assert 'coco/bbox_mAP:' in log

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up the environment (first run: ~20 min, mostly compiling mmcv) and run
+# Set up the environment (first run: ~11 min, mostly compiling mmcv) and run
 # the test suite. Extra arguments go to pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
