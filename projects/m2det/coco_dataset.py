@@ -92,7 +92,8 @@ class CheckedCocoDataset(CocoDataset):
             raise FileNotFoundError(
                 f"annotation file '{self.ann_file}' not found{where}; "
                 'expected a COCO json: set the dataset\'s data_root and '
-                'ann_file, e.g. --cfg-options data_root=/path/to/data/')
+                'ann_file, e.g. --cfg-options '
+                'train_dataloader.dataset.data_root=/path/to/data/')
         img_dir = self.data_prefix.get('img', '')
         if img_dir and not osp.isdir(img_dir):
             raise FileNotFoundError(
@@ -103,7 +104,8 @@ class CheckedCocoDataset(CocoDataset):
         classes = self.metainfo['classes']
         if len(self.cat_ids) != len(classes):
             # error path only: read the names again, the index is gone
-            names = {c['name'] for c in load_coco_json(self.ann_file)['categories']}
+            categories = load_coco_json(self.ann_file)['categories']
+            names = {c['name'] for c in categories}
             raise ValueError(
                 f"annotation file '{self.ann_file}' has no categories named "
                 f'{[c for c in classes if c not in names]}: the config\'s '

@@ -1,5 +1,6 @@
-# COCO 2017 detection at M2Det's square input. Set data_root to your copy:
-#   --cfg-options data_root=/path/to/coco/  (with annotations/, train2017/, val2017/)
+# COCO 2017 detection at M2Det's square input, from data/coco/ (annotations/,
+# train2017/, val2017/). Elsewhere, set {train,val,test}_dataloader.dataset.
+# data_root and {val,test}_evaluator.ann_file (--cfg-options or a child config).
 dataset_type = 'CheckedCocoDataset'
 data_root = 'data/coco/'
 img_scale = (320, 320)  # the square network input; the model sets its priors for it
