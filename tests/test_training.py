@@ -118,3 +118,4 @@ def test_mim_train_and_test_run_mmdets_own_tools(trained, demo_root,
                   tmp_path / 'test', '--cfg-options',
                   *data_root_options(demo_root), cwd=tmp_path)
     assert 'coco/bbox_mAP:' in log
+

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Distributed training with torchrun: tools/dist_train.sh CONFIG GPUS [train.py args]
+# (PYTHON picks the interpreter, default: python on the PATH)
 set -euo pipefail
 CONFIG=$1
 GPUS=$2
@@ -8,7 +9,7 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-python -m torch.distributed.run \
+"${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
     "$here/train.py" "$CONFIG" --launcher pytorch "${@:3}"
