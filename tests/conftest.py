@@ -36,11 +36,11 @@ def run_tool(*args, check=True, timeout=600) -> subprocess.CompletedProcess:
     return proc
 
 
-def read_scalars(work_dir: Path) -> list:
-    """The logged scalar records of the newest run in ``work_dir``."""
+def read_scalars(work_dir: Path, run: int = -1) -> list:
+    """The logged scalar records of a run in ``work_dir`` (default newest)."""
     runs = sorted(p for p in work_dir.iterdir() if p.is_dir()
                   and (p / 'vis_data' / 'scalars.json').exists())
-    lines = (runs[-1] / 'vis_data' / 'scalars.json').read_text().splitlines()
+    lines = (runs[run] / 'vis_data' / 'scalars.json').read_text().splitlines()
     return [json.loads(line) for line in lines]
 
 

@@ -27,7 +27,7 @@ def losses(records):
 
 
 def test_training_lowers_the_loss_and_saves_checkpoints(trained):
-    loss = losses(read_scalars(trained))
+    loss = losses(read_scalars(trained, run=0))
     assert len(loss) == 12  # 6 epochs x 2 iterations, logged every iteration
     assert all(torch.isfinite(torch.tensor(loss)))
     # from about 15.3 to 11.5 in 12 iterations; a model that does not learn
