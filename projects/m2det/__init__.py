@@ -19,7 +19,8 @@ fix_ssd_head_predict()
 allow_mmengine_checkpoints()
 
 __all__ = [
-    'BF16OptimWrapper', 'CheckedCocoDataset', 'FFMv1', 'FFMv2', 'M2DetAnchorGenerator', 'MLFPN', 'SFAM', 'TUM',
+    'BF16OptimWrapper', 'CheckedCocoDataset', 'FFMv1', 'FFMv2',
+    'M2DetAnchorGenerator', 'MLFPN', 'SFAM', 'TUM',
     'allow_mmengine_checkpoints', 'fix_ssd_head_predict',
     'tum_encoder_strides', 'tum_feature_sizes'
 ]

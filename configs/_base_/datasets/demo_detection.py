@@ -2,7 +2,6 @@
 # format, so only the paths, the classes, the input size and the augmentation
 # differ from COCO.
 _base_ = './coco_detection.py'
-dataset_type = 'CheckedCocoDataset'
 data_root = 'data/demo/'
 classes = ('ellipse', 'rectangle', 'triangle', 'cross', 'ring')
 img_scale = (192, 192)  # the demo images are 160 to 240 px a side
@@ -33,7 +32,6 @@ test_pipeline = [
 train_dataloader = dict(
     num_workers=2,
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
         metainfo=dict(classes=classes),
         ann_file='annotations/train.json',
@@ -42,7 +40,6 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=16,
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
         metainfo=dict(classes=classes),
         ann_file='annotations/val.json',
