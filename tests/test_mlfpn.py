@@ -123,3 +123,46 @@ def test_wrong_inputs_raise_with_the_reason():
         neck((torch.rand(1, 8, 40, 40), ) * 3)
     with pytest.raises(ValueError, match=r'16x16 .*>= 33'):
         neck((torch.rand(1, 8, 16, 16), torch.rand(1, 16, 8, 8)))
+
+
+def test_base_feature_to_the_first_tum_only():
+    neck = MLFPN(num_levels=8, base_to_all_levels=False)
+    assert len(neck.ffm_v2) == 1
+    # later TUMs read only the previous TUM's 256-channel largest output
+    assert [t.lateral_convs[0].conv.in_channels
+            for t in neck.tums] == [128] + [256] * 7
+    # 7 TUMs lose 128 input channels of their first encoder conv and lateral
+    # conv (3x3 each)
+    assert count(MLFPN()) - count(neck) == 7 * 2 * 128 * 256 * 9
+    outs = small_neck(base_to_all_levels=False).eval()(
+        (torch.rand(1, 8, 40, 40), torch.rand(1, 16, 20, 20)))
+    assert [tuple(o.shape) for o in outs] == [(1, 32, s, s)
+                                              for s in (40, 20, 10, 5, 3, 1)]
+
+
+@pytest.mark.parametrize('feed_all', [True, False])
+def test_what_the_second_tum_reads(feed_all):
+    neck = small_neck(base_to_all_levels=feed_all).eval()
+    seen = {}
+    neck.ffm_v1.register_forward_hook(
+        lambda m, args, out: seen.update(base=out))
+    neck.tums[0].register_forward_hook(
+        lambda m, args, out: seen.update(first=out[0]))
+    neck.tums[1].register_forward_hook(
+        lambda m, args, out: seen.update(second_input=args[0]))
+    with torch.no_grad():
+        neck((torch.rand(1, 8, 40, 40), torch.rand(1, 16, 20, 20)))
+        if feed_all:
+            expected = torch.cat(
+                [neck.ffm_v2[1].conv(seen['base']), seen['first']], dim=1)
+        else:
+            expected = seen['first']
+    torch.testing.assert_close(seen['second_input'], expected)
+
+
+def test_paper_tum_decoder_is_passed_to_every_tum():
+    neck = small_neck(tum_decoder='paper')
+    assert all(tum.decoder == 'paper' for tum in neck.tums)
+    outs = neck.eval()((torch.rand(1, 8, 40, 40), torch.rand(1, 16, 20, 20)))
+    assert [tuple(o.shape) for o in outs] == [(1, 32, s, s)
+                                              for s in (40, 20, 10, 5, 3, 1)]

@@ -70,3 +70,39 @@ def test_upsampling_goes_to_the_exact_lateral_size():
     tum = TUM(4, 8).eval()
     outs = tum(torch.rand(1, 4, 40, 40))
     assert [o.shape[-1] for o in outs] == [40, 20, 10, 5, 3, 1]
+
+
+def test_paper_decoder_convolves_the_top_down_path_and_upsamples_bilinearly():
+    tum = TUM(8, 8, num_scales=4, use_smooth=False, decoder='paper').eval()
+    assert not hasattr(tum, 'lateral_convs')
+    assert tum.input_proj is None  # input width == planes: added as it is
+    x = torch.rand(1, 8, 20, 20)
+    outs = tum(x)
+    expected = torch.nn.functional.interpolate(
+        tum.topdown_convs[0](outs[1]),
+        size=(20, 20),
+        mode='bilinear',
+        align_corners=False) + x
+    torch.testing.assert_close(outs[0], expected)
+    assert [o.shape[-1] for o in outs] == [20, 10, 5, 3]
+
+
+def test_paper_decoder_projects_an_input_of_another_width():
+    tum = TUM(384, 256, decoder='paper')
+    assert tum.input_proj.conv.kernel_size == (1, 1)
+    assert tum.input_proj.conv.in_channels == 384
+    # encoder 3x3: 384->256, 4 x 256->256; 1x1 top; 5 top-down 3x3; 1x1
+    # input projection; 5 1x1 smooth; each conv + BN (2 x 256 parameters)
+    conv3, conv1, bn = 256 * 256 * 9, 256 * 256, 512
+    expected = (384 * 256 * 9 + bn) + 4 * (conv3 + bn) + (conv1 + bn) + \
+        5 * (conv3 + bn) + (384 * 256 + bn) + 5 * (conv1 + bn)
+    assert sum(p.numel() for p in tum.parameters()) == expected
+    outs = tum.eval()(torch.rand(1, 384, 40, 40))
+    assert [tuple(o.shape[1:]) for o in outs] == [(256, s, s)
+                                                  for s in (40, 20, 10, 5, 3,
+                                                            1)]
+
+
+def test_unknown_decoder_is_rejected():
+    with pytest.raises(ValueError, match="decoder must be one of .*'fpn'"):
+        TUM(8, 8, decoder='fpn')

@@ -51,6 +51,12 @@ class MLFPN(BaseModule):
             describes it). Defaults to None.
         share_ffm_v2 (bool): Whether one FFMv2 serves all levels, as in the
             official code, instead of one per level. Defaults to True.
+        base_to_all_levels (bool): Whether every TUM reads the base feature
+            (through FFMv2) besides the previous TUM's largest output, as in
+            the official code and the paper's final model. If False, only
+            the first TUM reads it (the paper's ablation). Defaults to True.
+        tum_decoder (str): TUM decoder variant, ``'official'`` or
+            ``'paper'``; see :class:`TUM`. Defaults to ``'official'``.
         norm_cfg (dict): Norm layer of the FFM and TUM convs. Defaults to
             ``dict(type='BN', momentum=0.01)`` as in the official code.
         act_cfg (dict): Activation of the FFM and TUM convs. Defaults to
@@ -87,6 +93,8 @@ class MLFPN(BaseModule):
         use_smooth: bool = True,
         sfam: Optional[str] = None,
         share_ffm_v2: bool = True,
+        base_to_all_levels: bool = True,
+        tum_decoder: str = 'official',
         norm_cfg: ConfigType = dict(type='BN', momentum=0.01),
         act_cfg: ConfigType = dict(type='ReLU'),
         out_norm_cfg: Optional[ConfigType] = dict(type='BN'),
@@ -114,17 +122,26 @@ class MLFPN(BaseModule):
 
         self.ffm_v1 = FFMv1(in_channels, ffm_channels, **conv)
         base_channels = self.ffm_v1.out_channels
+        num_ffm_v2 = num_levels if base_to_all_levels else 1
         if share_ffm_v2:
             self.ffm_v2 = nn.ModuleList(
-                [FFMv2(base_channels, planes // 2, **conv)] * num_levels)
+                [FFMv2(base_channels, planes // 2, **conv)] * num_ffm_v2)
         else:
             self.ffm_v2 = nn.ModuleList(
                 FFMv2(base_channels, planes // 2, **conv)
-                for _ in range(num_levels))
-        # TUMs after the first also read the previous TUM's largest output.
+                for _ in range(num_ffm_v2))
+        # TUMs after the first read the previous TUM's largest output, and
+        # the base feature reduced by FFMv2 where they have one.
+        tum_in_channels = [planes // 2] + [
+            planes + (planes // 2 if base_to_all_levels else 0)
+        ] * (num_levels - 1)
         self.tums = nn.ModuleList(
-            TUM(planes // 2 + (planes if level else 0), planes, num_scales,
-                use_smooth, **conv) for level in range(num_levels))
+            TUM(channels,
+                planes,
+                num_scales,
+                use_smooth,
+                decoder=tum_decoder,
+                **conv) for channels in tum_in_channels)
         self.sfam = None if sfam is None else SFAM(
             self.out_channels, num_scales, shared=sfam == 'shared')
         self.out_norm = None if out_norm_cfg is None else build_norm_layer(
@@ -144,12 +161,16 @@ class MLFPN(BaseModule):
 
         base = self.ffm_v1(shallow, deep)  # (N, 768, 40, 40)
 
-        # stack TUMs, each fed the base feature and the previous TUM's
-        # largest output
+        # stack TUMs, each fed the base feature (where it has an FFMv2) and
+        # the previous TUM's largest output
         levels = []
         previous = None
-        for ffm_v2, tum in zip(self.ffm_v2, self.tums):
-            outs = tum(ffm_v2(base, previous))  # 6 x (N, 256, s, s)
+        for level, tum in enumerate(self.tums):
+            if level < len(self.ffm_v2):
+                tum_input = self.ffm_v2[level](base, previous)
+            else:
+                tum_input = previous
+            outs = tum(tum_input)  # 6 x (N, 256, s, s)
             levels.append(outs)
             previous = outs[0]  # (N, 256, 40, 40)
 

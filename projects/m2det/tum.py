@@ -70,15 +70,23 @@ def min_tum_input_size(num_scales: int) -> int:
     return size
 
 
+TUM_DECODERS = ('official', 'paper')
+
+
 class TUM(nn.Module):
-    """Thinned U-shape Module, the official M2Det decoder variant.
+    """Thinned U-shape Module of M2Det.
 
     `M2Det <https://arxiv.org/abs/1811.04533>`_. An encoder of 3x3 convs
-    shrinks the input to ``num_scales`` maps; a decoder goes back up, adding
-    at each scale a 3x3 lateral conv of the encoder map to the previous
-    decoder map, upsampled (nearest) to the exact lateral size. 1x1 smooth
-    convs then refine every decoder output but the smallest. For a 320 input
-    and the official widths::
+    shrinks the input to ``num_scales`` maps; a decoder goes back up from a
+    1x1 top conv on the smallest map. The ``'official'`` decoder (the code
+    the authors trained) adds, at each scale, a 3x3 lateral conv of the
+    encoder map to the previous decoder map upsampled (nearest) to the exact
+    lateral size. The ``'paper'`` decoder (Fig. 4 of the paper) puts the 3x3
+    conv on the top-down path instead, upsamples bilinearly and adds the
+    encoder map itself; only the TUM input gets a 1x1 lateral projection,
+    and only when its width differs from ``planes``. 1x1 smooth convs then
+    refine every decoder output but the smallest. For a 320 input and the
+    official widths::
 
         x (N, 384, 40, 40) -> encoder -> 20, 10, 5, 3, 1
         top 1x1 conv on the 1x1 map, then up + lateral: 3, 5, 10, 20, 40
@@ -95,6 +103,8 @@ class TUM(nn.Module):
             ``dict(type='BN', momentum=0.01)`` as in the official code.
         act_cfg (dict): Activation of every conv. Defaults to
             ``dict(type='ReLU')``.
+        decoder (str): ``'official'`` or ``'paper'``, see above. Defaults
+            to ``'official'``.
 
     Example:
         >>> import torch
@@ -110,10 +120,15 @@ class TUM(nn.Module):
                  num_scales: int = 6,
                  use_smooth: bool = True,
                  norm_cfg: ConfigType = dict(type='BN', momentum=0.01),
-                 act_cfg: ConfigType = dict(type='ReLU')) -> None:
+                 act_cfg: ConfigType = dict(type='ReLU'),
+                 decoder: str = 'official') -> None:
         super().__init__()
+        if decoder not in TUM_DECODERS:
+            raise ValueError(
+                f'decoder must be one of {TUM_DECODERS}, got {decoder!r}')
         self.num_scales = num_scales
         self.use_smooth = use_smooth
+        self.decoder = decoder
         conv = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
 
         self.encoder = nn.ModuleList()
@@ -123,10 +138,19 @@ class TUM(nn.Module):
                 ConvModule(channels, planes, 3, stride, padding, **conv))
             channels = planes
         self.top_conv = ConvModule(planes, planes, 1, **conv)
-        # lateral_convs[k] reads the encoder map of scale k (0 = TUM input).
-        self.lateral_convs = nn.ModuleList(
-            ConvModule(in_channels if k == 0 else planes, planes, 3,
-                       padding=1, **conv) for k in range(num_scales - 1))
+        if decoder == 'official':
+            # lateral_convs[k] reads the encoder map of scale k (0 = input)
+            self.lateral_convs = nn.ModuleList(
+                ConvModule(in_channels if k == 0 else planes, planes, 3,
+                           padding=1, **conv) for k in range(num_scales - 1))
+        else:
+            # topdown_convs[k] refines the decoder map before it is
+            # upsampled to scale k; the input needs a projection to be added
+            self.topdown_convs = nn.ModuleList(
+                ConvModule(planes, planes, 3, padding=1, **conv)
+                for _ in range(num_scales - 1))
+            self.input_proj = None if in_channels == planes else ConvModule(
+                in_channels, planes, 1, **conv)
         if use_smooth:
             self.smooth_convs = nn.ModuleList(
                 ConvModule(planes, planes, 1, **conv)
@@ -143,9 +167,19 @@ class TUM(nn.Module):
         out = self.top_conv(feats[-1])  # (N, 256, 1, 1)
         outs = [out]
         for k in range(self.num_scales - 2, -1, -1):
-            lateral = self.lateral_convs[k](feats[k])
-            out = F.interpolate(
-                out, size=lateral.shape[-2:], mode='nearest') + lateral
+            if self.decoder == 'official':
+                lateral = self.lateral_convs[k](feats[k])
+                out = F.interpolate(
+                    out, size=lateral.shape[-2:], mode='nearest') + lateral
+            else:
+                lateral = feats[k]
+                if k == 0 and self.input_proj is not None:
+                    lateral = self.input_proj(lateral)
+                out = F.interpolate(
+                    self.topdown_convs[k](out),
+                    size=lateral.shape[-2:],
+                    mode='bilinear',
+                    align_corners=False) + lateral
             outs.append(out)
         outs.reverse()
 
