@@ -19,15 +19,10 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
-# restated: the base's test pipeline was computed with its own img_scale
+# mmengine replaces lists whole: rebuild the base's test pipeline at this size
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    for t in _base_.test_pipeline
 ]
 train_dataloader = dict(
     num_workers=2,

@@ -20,7 +20,11 @@ model = dict(
         ceil_mode=True,
         # ReLU after conv4_3 (stride 8) and after fc7 (stride 16)
         out_feature_indices=(22, 34),
-        init_cfg=None),
+        # SSD's reduced-fc VGG16 ImageNet weights (caffe, BGR, mean-only),
+        # converted by tools/model_converters/vgg16_reducedfc_to_mmdet.py
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='checkpoints/vgg16_reducedfc_mmdet.pth')),
     neck=dict(
         type='MLFPN',
         in_channels=(512, 1024),

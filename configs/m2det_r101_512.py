@@ -1,0 +1,24 @@
+# M2Det ResNet-101 at 512: the ResNet-101 model of m2det_r101_320.py with the
+# anchors and data of m2det_vgg16_512.py.
+_base_ = './m2det_r101_320.py'
+input_size = 512
+img_scale = (input_size, input_size)
+
+model = dict(
+    bbox_head=dict(
+        anchor_generator=dict(
+            input_size=input_size,
+            strides=(8, 16, 32, 64, 128, 256),
+            size_ratios=(0.06, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05))))
+
+train_pipeline = [
+    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    for t in _base_.train_pipeline
+]
+test_pipeline = [
+    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    for t in _base_.test_pipeline
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

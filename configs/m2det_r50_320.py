@@ -1,0 +1,6 @@
+# M2Det ResNet-50 at 320: m2det_r101_320.py with a 50-layer ResNet.
+_base_ = './m2det_r101_320.py'
+model = dict(
+    backbone=dict(
+        depth=50,
+        init_cfg=dict(checkpoint='checkpoints/resnet50-19c8e357.pth')))

@@ -1,0 +1,24 @@
+# M2Det VGG16 at 704: the official anchors for 704, the data at 704 and the
+# official 11 images per GPU.
+_base_ = './m2det_vgg16_512.py'
+input_size = 704
+img_scale = (input_size, input_size)
+
+model = dict(
+    bbox_head=dict(
+        anchor_generator=dict(
+            input_size=input_size,
+            strides=(8, 16, 32, 64, 117, 176),
+            size_ratios=(0.04, 0.11, 0.23, 0.39, 0.58, 0.80, 1.05))))
+
+train_pipeline = [
+    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    for t in _base_.train_pipeline
+]
+test_pipeline = [
+    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    for t in _base_.test_pipeline
+]
+train_dataloader = dict(batch_size=11, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

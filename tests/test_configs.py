@@ -1,0 +1,102 @@
+"""Every config in configs/: it builds, computes a loss, and the full-width
+models have the official parameter counts; pretrained backbones load from
+local files."""
+import copy
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.testing import demo_mm_inputs
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+
+from conftest import REPO, run_tool
+
+register_all_modules()
+
+CONFIGS = sorted(
+    str(p.relative_to(REPO / 'configs'))
+    for p in (REPO / 'configs').rglob('*.py') if '_base_' not in p.parts)
+
+
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def load(name):
+    return Config.fromfile(REPO / 'configs' / name)
+
+
+def narrow(model_cfg, planes=16):
+    """The model of a config with thin TUMs, so every config runs in a test.
+
+    The backbone keeps its architecture; the TUM width, FFM widths and head
+    inputs shrink, the head's computed from the neck as in the configs.
+    """
+    model_cfg = copy.deepcopy(model_cfg)
+    neck = model_cfg.neck
+    neck.planes = planes
+    neck.ffm_channels = (planes, 2 * planes)
+    num_levels = neck.get('num_levels', 8)
+    num_scales = neck.get('num_scales', 6)
+    model_cfg.bbox_head.in_channels = (planes * num_levels, ) * num_scales
+    return model_cfg
+
+
+def test_the_model_family_and_the_ablation_grid_are_there():
+    family = [f'm2det_vgg16_{s}.py' for s in (320, 512, 704, 800)] + [
+        f'm2det_r{d}_{s}.py' for d in (50, 101) for s in (320, 512)
+    ] + [f'm2det_vgg16_{s}_voc0712.py' for s in (320, 512)]
+    grid = [
+        f'ablations/m2det_vgg16_320_tum{n}_w{w}.py' for n in (1, 2, 4, 8)
+        for w in (128, 256) if (n, w) != (8, 256)  # 8 x 256 is the default
+    ] + [
+        f'ablations/m2det_vgg16_320_{name}.py'
+        for name in ('sfam', 'sfam_per_scale', 'base_first_tum',
+                     'no_smooth', 'paper_tum')
+    ]
+    assert set(family + grid) <= set(CONFIGS)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_builds_and_computes_a_loss(name):
+    cfg = load(name)
+    num_classes = cfg.model.bbox_head.num_classes
+    torch.manual_seed(0)
+    model = MODELS.build(narrow(cfg.model))
+    # 264 px is the smallest input that still gives 6 scales (a 33x33 map at
+    # stride 8)
+    packed = demo_mm_inputs(2, [[3, 264, 264]] * 2, num_classes=num_classes)
+    data = model.data_preprocessor(packed, True)
+    model.train()
+    cls_scores, bbox_preds = model._forward(data['inputs'])
+    num_priors = model.bbox_head.num_base_priors
+    assert len(cls_scores) == model.neck.num_scales
+    assert {s.shape[1] for s in cls_scores} == {
+        num_priors[0] * (num_classes + 1)}
+    assert {p.shape[1] for p in bbox_preds} == {num_priors[0] * 4}
+    losses = model.loss(data['inputs'], data['data_samples'])
+    loss, _ = model.parse_losses(losses)
+    assert torch.isfinite(loss) and loss > 0
+
+
+# Spec figures. ResNet-50: the ResNet-101 model with torchvision's
+# resnet50 trunk (23,508,032 parameters without fc) for resnet101's
+# (42,500,160): 155,173,684 - 42,500,160 + 23,508,032.
+PARAMS = {
+    'm2det_vgg16_320.py': 132_633_140,
+    'm2det_vgg16_512.py': 132_633_140,
+    'm2det_vgg16_704.py': 132_633_140,
+    'm2det_vgg16_800.py': 132_633_140,
+    'ablations/m2det_vgg16_320_sfam.py': 133_159_604,
+    'm2det_r101_320.py': 155_173_684,
+    'm2det_r101_512.py': 155_173_684,
+    'm2det_r50_320.py': 136_181_556,
+    'm2det_vgg16_320_voc0712.py': 92_817_860,
+    'm2det_vgg16_512_voc0712.py': 92_817_860,
+}
+
+
+@pytest.mark.parametrize('name, params', PARAMS.items())
+def test_official_parameter_counts(name, params):
+    assert count(MODELS.build(load(name).model)) == params
