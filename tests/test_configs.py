@@ -100,3 +100,68 @@ PARAMS = {
 @pytest.mark.parametrize('name, params', PARAMS.items())
 def test_official_parameter_counts(name, params):
     assert count(MODELS.build(load(name).model)) == params
+
+
+def backbone_with_weights(name, checkpoint):
+    """The backbone of a config, initialised from ``checkpoint``."""
+    cfg = load(name).model.backbone
+    cfg.init_cfg.checkpoint = str(checkpoint)
+    backbone = MODELS.build(cfg)
+    backbone.init_weights()
+    return backbone
+
+
+def test_vgg16_reducedfc_weights_convert_and_load(tmp_path):
+    from mmdet.models.backbones import SSDVGG
+    torch.manual_seed(1)
+    source = SSDVGG(depth=16, with_last_pool=False, ceil_mode=True)
+    # ssd.pytorch / official M2Det layout: an nn.ModuleList's keys, '0.weight'
+    raw = {k.removeprefix('features.'): v
+           for k, v in source.state_dict().items()}
+    torch.save(raw, tmp_path / 'vgg16_reducedfc.pth')
+    run_tool('tools/model_converters/vgg16_reducedfc_to_mmdet.py',
+             tmp_path / 'vgg16_reducedfc.pth', tmp_path / 'vgg_mmdet.pth')
+    backbone = backbone_with_weights('m2det_vgg16_320.py',
+                                     tmp_path / 'vgg_mmdet.pth')
+    loaded = backbone.state_dict()
+    assert len(loaded) == 30
+    for key, value in source.state_dict().items():
+        assert torch.equal(loaded[key], value), key
+
+
+def test_vgg16_converter_rejects_other_weights(tmp_path):
+    from mmdet.models.backbones import ResNet
+    torch.save(ResNet(depth=18).state_dict(), tmp_path / 'resnet18.pth')
+    proc = run_tool('tools/model_converters/vgg16_reducedfc_to_mmdet.py',
+                    tmp_path / 'resnet18.pth', tmp_path / 'out.pth',
+                    check=False)
+    assert proc.returncode != 0
+    assert 'resnet18.pth is not a reduced-fc VGG16 state dict' in proc.stderr
+    assert 'conv1.weight' in proc.stderr
+    assert not (tmp_path / 'out.pth').exists()
+
+
+def test_torchvision_resnet_weights_load(tmp_path):
+    from mmdet.models.backbones import ResNet
+    torch.manual_seed(2)
+    source = ResNet(depth=50)
+    # torchvision's resnet50-19c8e357.pth: the same keys plus the fc layer
+    weights = dict(source.state_dict(), **{
+        'fc.weight': torch.rand(1000, 2048),
+        'fc.bias': torch.rand(1000)
+    })
+    torch.save(weights, tmp_path / 'resnet50.pth')
+    backbone = backbone_with_weights('m2det_r50_320.py',
+                                     tmp_path / 'resnet50.pth')
+    assert backbone.depth == 50 and backbone.strides == (1, 2, 1, 2)
+    loaded = backbone.state_dict()
+    for key, value in source.state_dict().items():
+        assert torch.equal(loaded[key], value), key
+
+
+def test_missing_pretrained_file_names_the_path():
+    cfg = load('m2det_r101_320.py').model.backbone
+    backbone = MODELS.build(cfg)
+    with pytest.raises(FileNotFoundError,
+                       match='checkpoints/resnet101-5d3b4d8f.pth'):
+        backbone.init_weights()
