@@ -165,3 +165,23 @@ def test_missing_pretrained_file_names_the_path():
     with pytest.raises(FileNotFoundError,
                        match='checkpoints/resnet101-5d3b4d8f.pth'):
         backbone.init_weights()
+
+
+@pytest.mark.parametrize('name, sides, priors', [
+    ('m2det_vgg16_320.py', (40, 20, 10, 5, 3, 1), 12_810),
+    ('m2det_vgg16_512.py', (64, 32, 16, 8, 4, 2), 32_760),
+    ('m2det_vgg16_704.py', (88, 44, 22, 11, 6, 4), 62_022),
+    ('m2det_vgg16_800.py', (100, 50, 25, 13, 7, 5), 80_208),
+    ('m2det_r101_320.py', (40, 20, 10, 5, 3, 1), 12_810),
+])
+def test_each_input_size_gives_the_official_pyramid_and_priors(
+        name, sides, priors):
+    cfg = load(name)
+    size = cfg.model.bbox_head.anchor_generator.input_size
+    model = MODELS.build(narrow(cfg.model)).eval()
+    with torch.no_grad():
+        cls_scores, _ = model._forward(torch.rand(1, 3, size, size))
+    assert tuple(s.shape[-1] for s in cls_scores) == sides
+    anchors = model.bbox_head.prior_generator.grid_priors(
+        [s.shape[-2:] for s in cls_scores], device='cpu')
+    assert sum(len(a) for a in anchors) == priors
