@@ -16,7 +16,10 @@ register_all_modules()
 
 @pytest.fixture(scope='module')
 def cfg():
-    return Config.fromfile(REPO / 'configs' / 'm2det_vgg16_320.py')
+    cfg = Config.fromfile(REPO / 'configs' / 'm2det_vgg16_320.py')
+    # no ImageNet weights here: tests/test_configs.py checks they load
+    cfg.model.backbone.init_cfg = None
+    return cfg
 
 
 @pytest.fixture(scope='module')
