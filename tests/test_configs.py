@@ -185,3 +185,9 @@ def test_each_input_size_gives_the_official_pyramid_and_priors(
     anchors = model.bbox_head.prior_generator.grid_priors(
         [s.shape[-2:] for s in cls_scores], device='cpu')
     assert sum(len(a) for a in anchors) == priors
+
+
+def test_too_small_input_names_the_size_and_the_sizes_that_work():
+    model = MODELS.build(narrow(load('m2det_vgg16_320.py').model)).eval()
+    with pytest.raises(ValueError, match=r'256px input.*input size >= 257px'):
+        model._forward(torch.rand(1, 3, 256, 256))
