@@ -20,3 +20,5 @@ model = dict(
     neck=dict(in_channels=(512, 2048)))
 
 train_dataloader = dict(batch_size=12)
+# the official total batch: 4 GPUs x 12 images
+auto_scale_lr = dict(base_batch_size=48)

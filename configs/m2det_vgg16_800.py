@@ -22,3 +22,5 @@ test_pipeline = [
 train_dataloader = dict(batch_size=9, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# the official total batch: 4 GPUs x 9 images
+auto_scale_lr = dict(base_batch_size=36)
