@@ -30,7 +30,7 @@ def test_missing_data_root_stops_training_with_the_path(tmp_path):
     missing = tmp_path / 'no_such_dir'
     proc = run_tool('tools/train.py', TINY_CONFIG, '--work-dir',
                     tmp_path / 'work', '--cfg-options',
-                    f'train_dataloader.dataset.data_root={missing}/',
+                    f'data_root={missing}/',
                     check=False)
     assert proc.returncode != 0
     assert (f"annotation file '{missing}/annotations/train.json' not found "

@@ -3,12 +3,14 @@
 Importing this package registers ``MLFPN``, ``M2DetAnchorGenerator``,
 ``CheckedCocoDataset`` and ``BF16OptimWrapper`` in the registries and applies
 the project's fixes to mmdet 3.3 and mmengine 0.10.7 (``SSDHead.predict``;
-checkpoint loading under torch >= 2.6).
+checkpoint loading under torch >= 2.6; ``--cfg-options data_root=``
+reaching every dataset).
 """
 from .anchor_generator import M2DetAnchorGenerator
 from .bf16_optim_wrapper import BF16OptimWrapper
 from .checkpoint import allow_mmengine_checkpoints
 from .coco_dataset import CheckedCocoDataset
+from .data_root import follow_data_root_option
 from .ffm import FFMv1, FFMv2
 from .mlfpn import MLFPN
 from .sfam import SFAM
@@ -17,10 +19,12 @@ from .tum import TUM, tum_encoder_strides, tum_feature_sizes
 
 fix_ssd_head_predict()
 allow_mmengine_checkpoints()
+follow_data_root_option()
 
 __all__ = [
     'BF16OptimWrapper', 'CheckedCocoDataset', 'FFMv1', 'FFMv2',
     'M2DetAnchorGenerator', 'MLFPN', 'SFAM', 'TUM',
     'allow_mmengine_checkpoints', 'fix_ssd_head_predict',
+    'follow_data_root_option',
     'tum_encoder_strides', 'tum_feature_sizes'
 ]

@@ -91,9 +91,9 @@ class CheckedCocoDataset(CocoDataset):
                      else '')
             raise FileNotFoundError(
                 f"annotation file '{self.ann_file}' not found{where}; "
-                'expected a COCO json: set the dataset\'s data_root and '
-                'ann_file, e.g. --cfg-options '
-                'train_dataloader.dataset.data_root=/path/to/data/')
+                'expected a COCO json: point the config at your data, e.g. '
+                '--cfg-options data_root=/path/to/data/ (every dataset '
+                'follows), or set the dataset\'s data_root and ann_file')
         img_dir = self.data_prefix.get('img', '')
         if img_dir and not osp.isdir(img_dir):
             raise FileNotFoundError(
