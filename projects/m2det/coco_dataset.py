@@ -6,6 +6,7 @@ from typing import List
 from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
 from mmdet.registry import DATASETS
+from mmengine.logging import MMLogger
 
 
 def load_coco_json(path: str) -> dict:
@@ -76,9 +77,11 @@ class CheckedCocoDataset(CocoDataset):
     names into an empty dataset, and a non-COCO json into a ``KeyError``.
     This one checks, before any training starts, that the annotation file
     exists and is COCO, that every class of the config is among its
-    categories and that the image folder exists; each error names the file,
-    the field or the config key and says what was expected. Arguments are
-    those of ``CocoDataset``.
+    categories, that it lists images and that every one of them exists; each
+    error names the file, the field or the config key and says what was
+    expected. Boxes that mmdet leaves out (outside the image, under 1 px)
+    are counted in a warning, and in training an image that fails to decode
+    is logged and skipped. Arguments are those of ``CocoDataset``.
     """
 
     COCOAPI = CheckedCOCO
@@ -100,6 +103,7 @@ class CheckedCocoDataset(CocoDataset):
                 f"image folder '{img_dir}' not found; expected the images "
                 "of the annotation file there: set the dataset's data_root "
                 "and data_prefix.img")
+        self._dropped = dict(outside=0, tiny=0)
         data_list = super().load_data_list()
         classes = self.metainfo['classes']
         if len(self.cat_ids) != len(classes):
@@ -111,4 +115,66 @@ class CheckedCocoDataset(CocoDataset):
                 f'{[c for c in classes if c not in names]}: the config\'s '
                 f'classes (metainfo.classes) are {list(classes)}, the '
                 f'file\'s categories are {sorted(names)}')
+        if not data_list:
+            raise ValueError(
+                f"annotation file '{self.ann_file}' lists no images; expected "
+                "at least one entry in 'images'")
+        missing = [d['img_path'] for d in data_list
+                   if not osp.isfile(d['img_path'])]
+        if missing:
+            raise FileNotFoundError(
+                f"{len(missing)} of the {len(data_list)} images of "
+                f"'{self.ann_file}' are missing, e.g. {missing[:3]}")
+        self._report_dropped_boxes()
         return data_list
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        """Parse one image as ``CocoDataset`` does, counting the boxes it
+        silently leaves out: wholly outside the image, or under 1 px wide or
+        high (or of area <= 0)."""
+        img = raw_data_info['raw_img_info']
+        for ann in raw_data_info['raw_ann_info']:
+            x, y, w, h = ann['bbox']
+            inter_w = max(0, min(x + w, img['width']) - max(x, 0))
+            inter_h = max(0, min(y + h, img['height']) - max(y, 0))
+            if inter_w * inter_h == 0:
+                self._dropped['outside'] += 1
+            elif ann.get('area', w * h) <= 0 or w < 1 or h < 1:
+                self._dropped['tiny'] += 1
+            else:
+                continue
+            self._dropped.setdefault('example', (img['file_name'], ann['bbox']))
+        return super().parse_data_info(raw_data_info)
+
+    def _report_dropped_boxes(self) -> None:
+        """Log how many boxes :meth:`parse_data_info` saw dropped, so that a
+        broken annotation file does not go unnoticed."""
+        outside, tiny = self._dropped['outside'], self._dropped['tiny']
+        if outside or tiny:
+            file_name, bbox = self._dropped['example']
+            MMLogger.get_current_instance().warning(
+                f"'{self.ann_file}': skipped {outside} boxes outside their "
+                f'image and {tiny} under 1 px wide or high (or with area <= '
+                f'0), e.g. {bbox} in {file_name}')
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline; in training, skip an image that fails to load.
+
+        A corrupt or vanished image among thousands should not end a long
+        run: outside test mode it is logged and mmengine's dataset draws
+        another sample (it retries when this returns None). In test mode
+        every image counts, so the error stands, naming the file.
+        """
+        try:
+            return super().prepare_data(idx)
+        except (AssertionError, FileNotFoundError) as error:
+            if isinstance(error, AssertionError) and \
+                    'failed to load image' not in str(error):
+                raise
+            if self.test_mode:
+                raise
+            path = self.get_data_info(idx)['img_path']
+            MMLogger.get_current_instance().warning(
+                f"skipped image '{path}': it failed to load ({error}); "
+                'training goes on with another image')
+            return None
