@@ -12,11 +12,11 @@ model = dict(
             size_ratios=(0.06, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05))))
 
 train_pipeline = [
-    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    dict(t, scale=img_scale) if 'scale' in t else t
     for t in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    dict(t, scale=img_scale) if 'scale' in t else t
     for t in _base_.test_pipeline
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -12,11 +12,11 @@ model = dict(
 
 # mmengine replaces lists whole: rebuild the pipelines with the new size
 train_pipeline = [
-    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    dict(t, scale=img_scale) if 'scale' in t else t
     for t in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    dict(t, scale=img_scale) if 'scale' in t else t
     for t in _base_.test_pipeline
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

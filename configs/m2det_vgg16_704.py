@@ -12,11 +12,11 @@ model = dict(
             size_ratios=(0.04, 0.11, 0.23, 0.39, 0.58, 0.80, 1.05))))
 
 train_pipeline = [
-    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    dict(t, scale=img_scale) if 'scale' in t else t
     for t in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    dict(t, scale=img_scale) if 'scale' in t else t
     for t in _base_.test_pipeline
 ]
 train_dataloader = dict(batch_size=11, dataset=dict(pipeline=train_pipeline))

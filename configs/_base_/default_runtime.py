@@ -11,7 +11,8 @@ default_hooks = dict(
     visualization=dict(type='DetVisualizationHook'))
 custom_hooks = [
     dict(type='NumClassCheckHook'),
-    dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW')
+    # stops at the first NaN / infinite loss, naming the iteration and terms
+    dict(type='StopOnInvalidLossHook')
 ]
 
 env_cfg = dict(

@@ -12,19 +12,28 @@ from .checkpoint import allow_mmengine_checkpoints
 from .coco_dataset import CheckedCocoDataset
 from .data_root import follow_data_root_option
 from .ffm import FFMv1, FFMv2
+from .invalid_loss_hook import StopOnInvalidLossHook
 from .mlfpn import MLFPN
+from .resume import resume_from_complete_checkpoints
 from .sfam import SFAM
 from .ssd_head_fix import fix_ssd_head_predict
+from .transforms import (FilterSmallBoxes, M2DetExpand,
+                         M2DetPhotoMetricDistortion, M2DetRandomCrop,
+                         RandomInterpResize)
 from .tum import TUM, tum_encoder_strides, tum_feature_sizes
 
 fix_ssd_head_predict()
 allow_mmengine_checkpoints()
 follow_data_root_option()
+resume_from_complete_checkpoints()
 
 __all__ = [
     'BF16OptimWrapper', 'CheckedCocoDataset', 'FFMv1', 'FFMv2',
-    'M2DetAnchorGenerator', 'MLFPN', 'SFAM', 'TUM',
+    'M2DetAnchorGenerator', 'MLFPN', 'SFAM',
+    'StopOnInvalidLossHook', 'TUM',
     'allow_mmengine_checkpoints', 'fix_ssd_head_predict',
-    'follow_data_root_option',
-    'tum_encoder_strides', 'tum_feature_sizes'
+    'follow_data_root_option', 'resume_from_complete_checkpoints',
+    'tum_encoder_strides', 'tum_feature_sizes',
+    'FilterSmallBoxes', 'M2DetExpand', 'M2DetPhotoMetricDistortion',
+    'M2DetRandomCrop', 'RandomInterpResize'
 ]

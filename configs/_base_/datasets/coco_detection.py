@@ -6,27 +6,29 @@ data_root = 'data/coco/'
 img_scale = (320, 320)  # the square network input; the model sets its priors for it
 backend_args = None
 
+# the official augmentation (data_augment.py), in its order and with its
+# values; projects/m2det/transforms.py says where each differs from mmdet's
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
-        type='Expand',
-        mean=[104, 117, 123],
-        to_rgb=False,
-        ratio_range=(1, 4),
-        prob=0.6),
-    dict(
-        type='MinIoURandomCrop',
+        type='M2DetRandomCrop',
         min_ious=(0.1, 0.3, 0.5, 0.7, 0.9),
         min_crop_size=0.3),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='RandomFlip', prob=0.5),
     dict(
-        type='PhotoMetricDistortion',
+        type='M2DetPhotoMetricDistortion',
         brightness_delta=32,
         contrast_range=(0.5, 1.5),
         saturation_range=(0.5, 1.5),
         hue_delta=18),
+    dict(
+        type='M2DetExpand',
+        mean=[104, 117, 123],
+        ratio_range=(1, 4),
+        prob=0.6),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='FilterSmallBoxes', min_size=0.01),
+    dict(type='RandomInterpResize', scale=img_scale, keep_ratio=False),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [

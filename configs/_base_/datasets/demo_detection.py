@@ -21,7 +21,7 @@ train_pipeline = [
 ]
 # mmengine replaces lists whole: rebuild the base's test pipeline at this size
 test_pipeline = [
-    dict(t, scale=img_scale) if t.type == 'Resize' else t
+    dict(t, scale=img_scale) if 'scale' in t else t
     for t in _base_.test_pipeline
 ]
 train_dataloader = dict(
