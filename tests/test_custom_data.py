@@ -87,3 +87,8 @@ def test_readme_config_trains_and_evaluates(fmt, metric, demo_root,
     # 8 training images, 4 a batch
     assert [s['iter'] for s in scalars if 'loss' in s] == [1, 2]
     assert any(metric in s for s in scalars), scalars[-1]
+    # and tools/test.py scores the checkpoint with the same metric
+    proc = run_tool('tools/test.py', config, tmp_path / 'work' / 'epoch_1.pth',
+                    '--work-dir', tmp_path / 'test', '--cfg-options',
+                    *[o for o in options if o.startswith('val_')])
+    assert metric in proc.stdout

@@ -1,6 +1,7 @@
 """A COCO dataset that checks its files before a run starts on them."""
 import json
 import os.path as osp
+from functools import partial
 from typing import List
 
 from mmdet.datasets import CocoDataset
@@ -9,11 +10,14 @@ from mmdet.registry import DATASETS
 from mmengine.logging import MMLogger
 
 
-def load_coco_json(path: str) -> dict:
+def load_coco_json(path: str, with_annotations: bool = True) -> dict:
     """Load a COCO detection json, with errors that name the file and field.
 
     Args:
         path (str): The annotation file.
+        with_annotations (bool): Whether the file must have an
+            ``annotations`` list. Image-info files such as COCO test-dev's
+            have none. Defaults to True.
 
     Returns:
         dict: The parsed annotations.
@@ -30,6 +34,8 @@ def load_coco_json(path: str) -> dict:
             f"annotation file '{path}' holds a {type(data).__name__}; "
             "expected a COCO json object with 'images', 'annotations' and "
             "'categories'")
+    if not with_annotations:
+        data.setdefault('annotations', [])
     for field in ('images', 'annotations', 'categories'):
         if not isinstance(data.get(field), list):
             raise ValueError(
@@ -59,9 +65,11 @@ def load_coco_json(path: str) -> dict:
 class CheckedCOCO(COCO):
     """mmdet's COCO API, reading the file through :func:`load_coco_json`."""
 
-    def __init__(self, annotation_file: str) -> None:
+    def __init__(self,
+                 annotation_file: str,
+                 with_annotations: bool = True) -> None:
         super().__init__()
-        self.dataset = load_coco_json(annotation_file)
+        self.dataset = load_coco_json(annotation_file, with_annotations)
         self.createIndex()
         # the aliases mmdet's wrapper makes, pointing at the new index
         self.img_ann_map = self.imgToAnns
@@ -81,10 +89,20 @@ class CheckedCocoDataset(CocoDataset):
     error names the file, the field or the config key and says what was
     expected. Boxes that mmdet leaves out (outside the image, under 1 px)
     are counted in a warning, and in training an image that fails to decode
-    is logged and skipped. Arguments are those of ``CocoDataset``.
+    is logged and skipped. In test mode the file may lack ``annotations``
+    (image-info files such as COCO test-dev's).
+
+    Args:
+        crowd_as_boxes (bool): Whether ``iscrowd`` boxes are trained on as
+            ordinary boxes, as the official M2Det code does, instead of being
+            ignored, as mmdet does. Defaults to False.
+        **kwargs: The arguments of ``CocoDataset``.
     """
 
-    COCOAPI = CheckedCOCO
+    def __init__(self, *args, crowd_as_boxes: bool = False, **kwargs) -> None:
+        # read by parse_data_info while the parent's __init__ loads the file
+        self.crowd_as_boxes = crowd_as_boxes
+        super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """Check the annotation file and image folder, then load them."""
@@ -104,11 +122,15 @@ class CheckedCocoDataset(CocoDataset):
                 "of the annotation file there: set the dataset's data_root "
                 "and data_prefix.img")
         self._dropped = dict(outside=0, tiny=0)
+        self.COCOAPI = partial(
+            CheckedCOCO, with_annotations=not self.test_mode)
         data_list = super().load_data_list()
         classes = self.metainfo['classes']
         if len(self.cat_ids) != len(classes):
             # error path only: read the names again, the index is gone
-            categories = load_coco_json(self.ann_file)['categories']
+            categories = load_coco_json(
+                self.ann_file,
+                with_annotations=not self.test_mode)['categories']
             names = {c['name'] for c in categories}
             raise ValueError(
                 f"annotation file '{self.ann_file}' has no categories named "
@@ -143,8 +165,13 @@ class CheckedCocoDataset(CocoDataset):
                 self._dropped['tiny'] += 1
             else:
                 continue
-            self._dropped.setdefault('example', (img['file_name'], ann['bbox']))
-        return super().parse_data_info(raw_data_info)
+            self._dropped.setdefault('example',
+                                     (img['file_name'], ann['bbox']))
+        data_info = super().parse_data_info(raw_data_info)
+        if self.crowd_as_boxes:
+            for instance in data_info['instances']:
+                instance['ignore_flag'] = 0
+        return data_info
 
     def _report_dropped_boxes(self) -> None:
         """Log how many boxes :meth:`parse_data_info` saw dropped, so that a

@@ -50,8 +50,10 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='annotations/instances_train2017.json',
         data_prefix=dict(img='train2017/'),
-        # the official code keeps images without boxes
+        # the official code keeps images without boxes and trains on crowd
+        # boxes as on any other
         filter_cfg=dict(filter_empty_gt=False),
+        crowd_as_boxes=True,
         pipeline=train_pipeline,
         backend_args=backend_args))
 val_dataloader = dict(
