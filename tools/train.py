@@ -1,8 +1,22 @@
 """Train a detector: mmdet's tools/train.py (same arguments) for our configs.
 
     python tools/train.py configs/m2det_vgg16_320.py [--resume] [--amp] ...
+
+``--amp`` is mmdet's switch to mmengine's float16 ``AmpOptimWrapper``, which
+asserts a GPU; without one (mmengine runs on the CPU), it selects the
+project's ``BF16OptimWrapper`` (bfloat16 autocast) instead.
 """
+import sys
+
+from mmengine.device import get_device
+
 from _mmdet_tool import run_mmdet_tool
 
 if __name__ == '__main__':
+    if '--amp' in sys.argv and get_device() == 'cpu':
+        sys.argv.remove('--amp')
+        # merged after any --cfg-options of the user's, so it takes effect
+        sys.argv += ['--cfg-options', 'optim_wrapper.type=BF16OptimWrapper']
+        print('--amp without a GPU: bfloat16 autocast with BF16OptimWrapper',
+              file=sys.stderr)
     run_mmdet_tool('train.py')

@@ -10,6 +10,7 @@ from .anchor_generator import M2DetAnchorGenerator
 from .bf16_optim_wrapper import BF16OptimWrapper
 from .checkpoint import allow_mmengine_checkpoints
 from .coco_dataset import CheckedCocoDataset
+from .cpu_distributed import enable_cpu_distributed
 from .data_root import follow_data_root_option
 from .ffm import FFMv1, FFMv2
 from .invalid_loss_hook import StopOnInvalidLossHook
@@ -24,6 +25,7 @@ from .tum import TUM, tum_encoder_strides, tum_feature_sizes
 
 fix_ssd_head_predict()
 allow_mmengine_checkpoints()
+enable_cpu_distributed()
 follow_data_root_option()
 resume_from_complete_checkpoints()
 
@@ -32,6 +34,7 @@ __all__ = [
     'M2DetAnchorGenerator', 'MLFPN', 'SFAM',
     'StopOnInvalidLossHook', 'TUM',
     'allow_mmengine_checkpoints', 'fix_ssd_head_predict',
+    'enable_cpu_distributed',
     'follow_data_root_option', 'resume_from_complete_checkpoints',
     'tum_encoder_strides', 'tum_feature_sizes',
     'FilterSmallBoxes', 'M2DetExpand', 'M2DetPhotoMetricDistortion',
