@@ -26,3 +26,12 @@ train_dataloader = dict(
     ]))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
+
+# multi-scale and flip test (--tta) at 0.8, 1 and 1.2 times the input size
+tta_sizes = (408, 512, 616)
+tta_pipeline = [
+    dict(t, transforms=[[
+        dict(type='Resize', scale=(s, s), keep_ratio=False) for s in tta_sizes
+    ]] + t.transforms[1:]) if t.type == 'TestTimeAug' else t
+    for t in _base_.tta_pipeline
+]

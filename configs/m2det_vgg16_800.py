@@ -24,3 +24,12 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 # the official total batch: 4 GPUs x 9 images
 auto_scale_lr = dict(base_batch_size=36)
+
+# multi-scale and flip test (--tta) at 0.8, 1 and 1.2 times the input size
+tta_sizes = (640, 800, 960)
+tta_pipeline = [
+    dict(t, transforms=[[
+        dict(type='Resize', scale=(s, s), keep_ratio=False) for s in tta_sizes
+    ]] + t.transforms[1:]) if t.type == 'TestTimeAug' else t
+    for t in _base_.tta_pipeline
+]

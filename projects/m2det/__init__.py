@@ -14,6 +14,7 @@ from .cpu_distributed import enable_cpu_distributed
 from .data_root import follow_data_root_option
 from .ffm import FFMv1, FFMv2
 from .invalid_loss_hook import StopOnInvalidLossHook
+from .m2det_head import M2DetHead
 from .mlfpn import MLFPN
 from .resume import resume_from_complete_checkpoints
 from .sfam import SFAM
@@ -31,7 +32,7 @@ resume_from_complete_checkpoints()
 
 __all__ = [
     'BF16OptimWrapper', 'CheckedCocoDataset', 'FFMv1', 'FFMv2',
-    'M2DetAnchorGenerator', 'MLFPN', 'SFAM',
+    'M2DetAnchorGenerator', 'M2DetHead', 'MLFPN', 'SFAM',
     'StopOnInvalidLossHook', 'TUM',
     'allow_mmengine_checkpoints', 'fix_ssd_head_predict',
     'enable_cpu_distributed',

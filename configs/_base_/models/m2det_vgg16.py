@@ -32,7 +32,7 @@ model = dict(
         num_levels=num_levels,
         num_scales=num_scales),
     bbox_head=dict(
-        type='SSDHead',
+        type='M2DetHead',  # SSDHead with a per-class cap at test time
         num_classes=80,
         in_channels=(planes * num_levels, ) * num_scales,
         stacked_convs=0,
@@ -69,12 +69,52 @@ model = dict(
         pos_weight=-1,
         neg_pos_ratio=3,
         debug=False),
-    # official test recipe: score > 0.1, linear soft-NMS at IoU 0.3
+    # The official test recipe (utils/core.py nms_process): per class, boxes
+    # scoring > 0.1, linear soft-NMS (the configured 0.45 lands in its
+    # sigma, so the IoU threshold is the default 0.3; offset 1 for the
+    # official +1 box areas), rescored boxes under 0.001 dropped, the 50 best
+    # kept. The official code has no per-image cap; COCO scores the best 100.
     test_cfg=dict(
         nms_pre=-1,
         score_thr=0.1,
         nms=dict(
-            type='soft_nms', iou_threshold=0.3, min_score=0.001,
-            method='linear'),
+            type='soft_nms',
+            method='linear',
+            iou_threshold=0.3,
+            min_score=0.001,
+            offset=1),
+        max_per_class=50,
         min_bbox_size=0,
         max_per_img=100))
+
+# Multi-scale and flip test (tools/test.py CONFIG CKPT --tta): square resizes
+# to 0.8, 1 and 1.2 times the input size (multiples of 8), each also flipped.
+# Each view gets the test recipe above; DetTTAModel merges the views' boxes
+# by NMS per class. The priors follow the feature map sizes, so any size
+# works with the trained prior sizes. A config with another input size sets
+# its tta_sizes and rebuilds tta_pipeline (see m2det_demo.py).
+tta_sizes = (256, 320, 384)
+tta_model = dict(
+    type='DetTTAModel',
+    tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(type='Resize', scale=(s, s), keep_ratio=False)
+                for s in tta_sizes
+            ],
+            [dict(type='RandomFlip', prob=1.),
+             dict(type='RandomFlip', prob=0.)],
+            [dict(type='LoadAnnotations', with_bbox=True)],
+            [
+                dict(
+                    type='PackDetInputs',
+                    meta_keys=('img_id', 'img_path', 'ori_shape',
+                               'img_shape', 'scale_factor', 'flip',
+                               'flip_direction'))
+            ],
+        ])
+]
