@@ -39,6 +39,7 @@ def test_each_class_keeps_its_50_best_boxes_before_the_image_keeps_100():
     cfg = load('m2det_demo.py').model
     head = MODELS.build(dict(cfg.bbox_head, test_cfg=cfg.test_cfg))
     head.test_cfg.score_thr = 0.1  # the official threshold
+    head.test_cfg.max_per_class = 50  # official; the demo config lifts it
     num_classes, num_priors = head.num_classes, head.num_base_priors[0]
     # 192 input: 24x24 stride-8 cells; the min-size squares (15.36 px) of
     # every other cell do not overlap, so NMS keeps all of them as they are
