@@ -1,0 +1,44 @@
+"""The CPU benchmark tool measures what it says (no timing thresholds:
+speed figures live in docs/benchmarks.md)."""
+import json
+
+from conftest import REPO, TINY_CONFIG, run_tool
+
+
+def test_benchmark_reports_every_figure(demo_root, tmp_path):
+    image = sorted((demo_root / 'val').glob('*.jpg'))[0]
+    out, png = tmp_path / 'bench.json', tmp_path / 'latency.png'
+    proc = run_tool('tools/analysis_tools/benchmark_cpu.py', TINY_CONFIG,
+                    TINY_CONFIG, '--input-sizes', '0', '264', '--image',
+                    image, '--batch', '1', '2', '--threads', '1',
+                    '--warmup', '0', '--repeat', '1', '--out', out,
+                    '--plot', png)
+    report = json.loads(out.read_text())
+    assert report['threads'] == 1
+    peaks = report['matmul_peak_gflop_per_s']
+    assert peaks['float32'] > 0 and peaks['bfloat16'] > 0
+    own, resized = report['results']
+    assert own['input_size'] == 192 and resized['input_size'] == 264
+    for r in (own, resized):
+        assert r['threads'] == 1
+        assert set(r['forward_s']) == {'1', '2'}
+        assert r['throughput_img_s']['2'] == 2 / r['forward_s']['2']
+        assert r['end_to_end_s'] > 0 and r['peak_rss_mib'] > 100
+        assert r['gflop_per_s'] == r['gflops'] / r['forward_s']['1']
+    # the same model costs (264 / 192)^2 as much at 264, up to the edges of
+    # the odd-sized maps
+    ratio = resized['gflops'] / own['gflops']
+    assert 1.7 < ratio < 2.2
+    assert 'm2det_tiny.py | 192 |' in proc.stdout
+    assert png.stat().st_size > 10_000
+
+
+def test_benchmark_rejects_mismatched_lists(tmp_path):
+    proc = run_tool('tools/analysis_tools/benchmark_cpu.py', TINY_CONFIG,
+                    '--input-sizes', '192', '256', check=False)
+    assert proc.returncode == 2
+    assert '--input-sizes needs one entry per config (1), got 2' in \
+        proc.stderr
+    proc = run_tool('tools/analysis_tools/benchmark_cpu.py', 'official:320',
+                    check=False)
+    assert 'official:SIZE entries need --official-repo' in proc.stderr
