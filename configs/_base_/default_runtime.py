@@ -8,7 +8,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='DetVisualizationHook'))
+    visualization=dict(type='DetVisualizationHook'),
+    # tools/test.py --fast: BN folded into convs, channels-last, bfloat16
+    fast_inference=dict(type='FastInferenceHook', enabled=False))
 custom_hooks = [
     dict(type='NumClassCheckHook'),
     # stops at the first NaN / infinite loss, naming the iteration and terms

@@ -12,6 +12,7 @@ from .checkpoint import allow_mmengine_checkpoints
 from .coco_dataset import CheckedCocoDataset
 from .cpu_distributed import enable_cpu_distributed
 from .data_root import follow_data_root_option
+from .fast_inference import FastInferenceHook, optimize_for_inference
 from .ffm import FFMv1, FFMv2
 from .invalid_loss_hook import StopOnInvalidLossHook
 from .m2det_head import M2DetHead
@@ -37,6 +38,7 @@ __all__ = [
     'allow_mmengine_checkpoints', 'fix_ssd_head_predict',
     'enable_cpu_distributed',
     'follow_data_root_option', 'resume_from_complete_checkpoints',
+    'FastInferenceHook', 'optimize_for_inference',
     'tum_encoder_strides', 'tum_feature_sizes',
     'FilterSmallBoxes', 'M2DetExpand', 'M2DetPhotoMetricDistortion',
     'M2DetRandomCrop', 'RandomInterpResize'

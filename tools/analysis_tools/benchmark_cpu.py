@@ -120,8 +120,8 @@ def measure_official(size: int, official_repo: str, batches: List[int],
 
 
 def measure_config(config: str, checkpoint: Optional[str], size: int,
-                   image: str, batches: List[int], warmup: int,
-                   repeat: int) -> dict:
+                   image: str, batches: List[int], warmup: int, repeat: int,
+                   fast: bool) -> dict:
     """All figures of one config; runs in its own process."""
     from mmdet.apis import inference_detector, init_detector
     from mmengine.config import Config
@@ -137,6 +137,11 @@ def measure_config(config: str, checkpoint: Optional[str], size: int,
     cfg = Config.fromfile(config)
     size = input_size(cfg, size)
     model = init_detector(cfg, checkpoint, device='cpu').eval()
+    flops = gflops_of(model, size)
+    if fast:
+        from projects.m2det import optimize_for_inference
+        optimize_for_inference(model)
+        config += ' --fast'
     forward = forward_seconds(model._forward, size, batches, warmup, repeat)
     with torch.inference_mode():
         end_to_end = median_seconds(lambda: inference_detector(model, image),
@@ -146,14 +151,14 @@ def measure_config(config: str, checkpoint: Optional[str], size: int,
         input_size=size,
         params=sum(p.numel() for p in model.parameters()),
         threads=torch.get_num_threads(),
-        gflops=gflops_of(model, size),
+        gflops=flops,
         forward_s=forward,
         throughput_img_s={b: b / s for b, s in forward.items()},
         end_to_end_s=end_to_end)
 
 
 def run_worker(args: argparse.Namespace, config: str,
-               checkpoint: Optional[str], size: int) -> dict:
+               checkpoint: Optional[str], size: int, fast: bool) -> dict:
     """Measure ``config`` in a subprocess and return its figures."""
     command = [
         sys.executable, osp.abspath(__file__), config, '--worker',
@@ -165,6 +170,8 @@ def run_worker(args: argparse.Namespace, config: str,
         command += ['--checkpoint', checkpoint]
     if args.official_repo:
         command += ['--official-repo', args.official_repo]
+    if fast:
+        command.append('--fast')
     proc = subprocess.run(command, capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(f'benchmark of {config} failed:\n{proc.stderr}')
@@ -197,7 +204,7 @@ def table(rows: List[dict], peaks: Dict[str, float]) -> str:
 
 def family(row: dict) -> str:
     """A row's model without its input size, e.g. ``m2det_vgg16``."""
-    name = osp.basename(row['config']).rsplit('.py', 1)[0]
+    name = osp.basename(row['config']).replace('.py', '')
     size = str(row['input_size'])
     for sep in ('_', '-', ''):
         head, found, tail = name.rpartition(sep + size)
@@ -242,6 +249,10 @@ def parse_args() -> argparse.Namespace:
         '--official-repo',
         help='checkout of the official M2Det, for official:SIZE entries')
     parser.add_argument('--batch', type=int, nargs='+', default=[1, 8])
+    parser.add_argument(
+        '--fast', action='store_true',
+        help='also measure each config optimized for inference (BN folded, '
+        'channels-last, bfloat16)')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeat', type=int, default=5)
@@ -276,7 +287,7 @@ def main() -> None:
         else:
             result = measure_config(config, (args.checkpoint or [None])[0],
                                     size, args.image, args.batch,
-                                    args.warmup, args.repeat)
+                                    args.warmup, args.repeat, args.fast)
         result['gflop_per_s'] = result['gflops'] / result['forward_s'][1]
         # ru_maxrss is in KiB on Linux
         result['peak_rss_mib'] = resource.getrusage(
@@ -293,10 +304,13 @@ def main() -> None:
     sizes = args.input_sizes or [0] * len(args.configs)
     rows = []
     for config, checkpoint, size in zip(args.configs, checkpoints, sizes):
-        rows.append(json.loads(json.dumps(
-            run_worker(args, config, checkpoint, size))))
-        print(f"{config}: forward {rows[-1]['forward_s']['1']:.3f} s",
-              flush=True)
+        modes = [False, True] if args.fast and not config.startswith(
+            'official:') else [False]
+        for fast in modes:
+            rows.append(json.loads(json.dumps(
+                run_worker(args, config, checkpoint, size, fast))))
+            print(f"{rows[-1]['config']}: forward "
+                  f"{rows[-1]['forward_s']['1']:.3f} s", flush=True)
     report = dict(
         threads=args.threads,
         torch=torch.__version__,

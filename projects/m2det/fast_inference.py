@@ -1,0 +1,109 @@
+"""Fast inference: BN folded into convs, channels-last, bfloat16.
+
+Measured on the 2-core AVX-512 CI CPU (torch 2.13, 2 threads), the
+M2Det-VGG16-320 forward takes 0.60 s in float32 and 0.16 s with all three
+(see docs/benchmarks.md): this CPU multiplies bfloat16 matrices about 5x
+faster than float32 ones, channels-last lets oneDNN skip layout reorders,
+and folding the BN after every MLFPN conv removes a pass over each map.
+Post-processing (prior decoding, NMS) stays in float32.
+"""
+from typing import Optional
+
+import torch
+from mmcv.cnn import fuse_conv_bn
+from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from torch import nn
+
+DTYPES = dict(float32=torch.float32, bfloat16=torch.bfloat16)
+
+
+def optimize_for_inference(detector: nn.Module,
+                           dtype: str = 'bfloat16',
+                           channels_last: bool = True) -> nn.Module:
+    """Make a single-stage detector faster for inference, in place.
+
+    BN layers that follow a conv are folded into it; backbone, neck and head
+    move to ``dtype`` and, optionally, the channels-last memory format; the
+    images are converted on the way in and the head's outputs go back to
+    float32, so that decoding and NMS are unchanged. The detector is put in
+    eval mode and can no longer be trained.
+
+    Args:
+        detector (nn.Module): A detector with ``backbone``, ``neck``,
+            ``bbox_head`` and ``extract_feat`` (mmdet's
+            ``SingleStageDetector``).
+        dtype (str): ``'bfloat16'`` or ``'float32'``. Defaults to
+            ``'bfloat16'``.
+        channels_last (bool): Whether to use the channels-last memory
+            format. Defaults to True.
+
+    Returns:
+        nn.Module: ``detector`` itself.
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f'dtype must be one of {list(DTYPES)}, got {dtype!r}')
+    if getattr(detector, '_optimized_for_inference', False):
+        return detector
+    torch_dtype = DTYPES[dtype]
+    memory_format = (torch.channels_last
+                     if channels_last else torch.contiguous_format)
+    detector.eval()
+    for part in (detector.backbone, detector.neck, detector.bbox_head):
+        fuse_conv_bn(part)
+        part.to(dtype=torch_dtype, memory_format=memory_format)
+
+    extract_feat = detector.extract_feat
+    head_forward = detector.bbox_head.forward
+
+    def fast_extract_feat(inputs: torch.Tensor):
+        return extract_feat(
+            inputs.to(dtype=torch_dtype, memory_format=memory_format))
+
+    def float32_head_forward(feats):
+        return tuple([out.float() for out in outs]
+                     for outs in head_forward(feats))
+
+    detector.extract_feat = fast_extract_feat
+    detector.bbox_head.forward = float32_head_forward
+    detector._optimized_for_inference = True
+    return detector
+
+
+@HOOKS.register_module()
+class FastInferenceHook(Hook):
+    """Apply :func:`optimize_for_inference` before a test run.
+
+    Every config has it as ``default_hooks.fast_inference``, disabled;
+    ``tools/test.py CONFIG CKPT --fast`` or ``--cfg-options
+    default_hooks.fast_inference.enabled=True`` turns it on. It acts only on
+    ``tools/test.py`` runs, after the checkpoint is loaded; validation during
+    training is left in float32.
+
+    Args:
+        enabled (bool): Whether to optimize. Defaults to False.
+        dtype (str): See :func:`optimize_for_inference`. Defaults to
+            ``'bfloat16'``.
+        channels_last (bool): See :func:`optimize_for_inference`. Defaults
+            to True.
+    """
+
+    def __init__(self,
+                 enabled: bool = False,
+                 dtype: str = 'bfloat16',
+                 channels_last: bool = True) -> None:
+        self.enabled = enabled
+        self.dtype = dtype
+        self.channels_last = channels_last
+
+    def before_test(self, runner) -> None:
+        """Optimize the loaded model."""
+        if not self.enabled:
+            return
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        optimize_for_inference(model, self.dtype, self.channels_last)
+        runner.logger.info(
+            f'fast inference: BN folded, {self.dtype}'
+            f"{', channels-last' if self.channels_last else ''}")
