@@ -80,3 +80,17 @@ def test_tools_test_fast_flag(demo_root, tmp_path):
     assert 'fast inference: BN folded, bfloat16, channels-last' in \
         proc.stdout + proc.stderr
     assert 'coco/bbox_mAP' in proc.stdout
+
+
+def test_compiled_outputs_agree_with_float32(detector):
+    x = torch.rand(1, 3, 192, 192) * 255
+    ref_cls, ref_box = head_outputs(detector, x)
+    fast = optimize_for_inference(copy.deepcopy(detector), 'float32',
+                                  compile=True)
+    cls, box = head_outputs(fast, x)
+    for out, ref in ((cls, ref_cls), (box, ref_box)):
+        err = (out - ref).abs().max() / ref.abs().max()
+        assert err < 1e-4, f'compiled: relative error {err:.2e}'
+    # the network went through inductor, not eager
+    from torch._dynamo.utils import counters
+    assert counters['stats']['unique_graphs'] >= 2

@@ -1,17 +1,26 @@
 """Test a detector: mmdet's tools/test.py (same arguments) for our configs.
 
     python tools/test.py CONFIG CHECKPOINT [--show-dir DIR] [--tta] [--fast]
+        [--compile]
 
 ``--fast`` (ours) runs the test with the model optimized for inference: BN
 folded into the convs, channels-last, bfloat16 (``FastInferenceHook``).
+``--compile`` adds torch.compile to it (implies ``--fast``).
 """
 import sys
 
 from _mmdet_tool import run_mmdet_tool
 
 if __name__ == '__main__':
+    options = []
+    if '--compile' in sys.argv:
+        sys.argv.remove('--compile')
+        options.append('default_hooks.fast_inference.compile=True')
+        sys.argv.append('--fast')
     if '--fast' in sys.argv:
         sys.argv.remove('--fast')
+        options.append('default_hooks.fast_inference.enabled=True')
+    if options:
         # merged after any --cfg-options of the user's
-        sys.argv += ['--cfg-options', 'default_hooks.fast_inference.enabled=True']
+        sys.argv += ['--cfg-options', *options]
     run_mmdet_tool('test.py')

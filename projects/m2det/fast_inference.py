@@ -1,4 +1,5 @@
-"""Fast inference: BN folded into convs, channels-last, bfloat16.
+"""Fast inference: BN folded into convs, channels-last, bfloat16, and
+optionally torch.compile.
 
 Measured on the 2-core AVX-512 CI CPU (torch 2.13, 2 threads), the
 M2Det-VGG16-320 forward takes 0.60 s in float32 and 0.16 s with all three
@@ -6,6 +7,10 @@ M2Det-VGG16-320 forward takes 0.60 s in float32 and 0.16 s with all three
 faster than float32 ones, channels-last lets oneDNN skip layout reorders,
 and folding the BN after every MLFPN conv removes a pass over each map.
 Post-processing (prior decoding, NMS) stays in float32.
+
+``compile=True`` adds torch.compile (inductor, with weights frozen into
+the graph) for another 1.7x in bfloat16 at about 20 s of compilation on the
+first image, and again for each new batch size.
 """
 from typing import Optional
 
@@ -21,7 +26,8 @@ DTYPES = dict(float32=torch.float32, bfloat16=torch.bfloat16)
 
 def optimize_for_inference(detector: nn.Module,
                            dtype: str = 'bfloat16',
-                           channels_last: bool = True) -> nn.Module:
+                           channels_last: bool = True,
+                           compile: bool = False) -> nn.Module:
     """Make a single-stage detector faster for inference, in place.
 
     BN layers that follow a conv are folded into it; backbone, neck and head
@@ -29,6 +35,12 @@ def optimize_for_inference(detector: nn.Module,
     images are converted on the way in and the head's outputs go back to
     float32, so that decoding and NMS are unchanged. The detector is put in
     eval mode and can no longer be trained.
+
+    ``compile`` sets ``torch._inductor.config.freezing`` for the process:
+    inductor then folds the weights into the compiled graph, which is what
+    makes compilation pay off on the CPU; in torch 2.13 the setting does not
+    take effect through ``torch.compile(options=...)``. Freezing only acts
+    on graphs compiled for inference.
 
     Args:
         detector (nn.Module): A detector with ``backbone``, ``neck``,
@@ -38,6 +50,8 @@ def optimize_for_inference(detector: nn.Module,
             ``'bfloat16'``.
         channels_last (bool): Whether to use the channels-last memory
             format. Defaults to True.
+        compile (bool): Whether to compile the network (backbone, neck and
+            head) with torch.compile. Defaults to False.
 
     Returns:
         nn.Module: ``detector`` itself.
@@ -65,6 +79,11 @@ def optimize_for_inference(detector: nn.Module,
         return tuple([out.float() for out in outs]
                      for outs in head_forward(feats))
 
+    if compile:
+        import torch._inductor.config as inductor_config
+        inductor_config.freezing = True
+        fast_extract_feat = torch.compile(fast_extract_feat)
+        float32_head_forward = torch.compile(float32_head_forward)
     detector.extract_feat = fast_extract_feat
     detector.bbox_head.forward = float32_head_forward
     detector._optimized_for_inference = True
@@ -87,15 +106,19 @@ class FastInferenceHook(Hook):
             ``'bfloat16'``.
         channels_last (bool): See :func:`optimize_for_inference`. Defaults
             to True.
+        compile (bool): See :func:`optimize_for_inference`. Defaults to
+            False.
     """
 
     def __init__(self,
                  enabled: bool = False,
                  dtype: str = 'bfloat16',
-                 channels_last: bool = True) -> None:
+                 channels_last: bool = True,
+                 compile: bool = False) -> None:
         self.enabled = enabled
         self.dtype = dtype
         self.channels_last = channels_last
+        self.compile = compile
 
     def before_test(self, runner) -> None:
         """Optimize the loaded model."""
@@ -103,7 +126,9 @@ class FastInferenceHook(Hook):
             return
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        optimize_for_inference(model, self.dtype, self.channels_last)
+        optimize_for_inference(model, self.dtype, self.channels_last,
+                               self.compile)
         runner.logger.info(
             f'fast inference: BN folded, {self.dtype}'
-            f"{', channels-last' if self.channels_last else ''}")
+            f"{', channels-last' if self.channels_last else ''}"
+            f"{', torch.compile' if self.compile else ''}")
