@@ -20,7 +20,8 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
     own, resized = report['results']
     assert own['input_size'] == 192 and resized['input_size'] == 264
     for r in (own, resized):
-        assert r['threads'] == 1
+        assert r['threads'] == 1 and r['mode'] == 'fp32'
+        assert r['max_rel_error_vs_fp32'] is None
         assert set(r['forward_s']) == {'1', '2'}
         assert r['throughput_img_s']['2'] == 2 / r['forward_s']['2']
         assert r['end_to_end_s'] > 0 and r['peak_rss_mib'] > 100
@@ -29,8 +30,27 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
     # the odd-sized maps
     ratio = resized['gflops'] / own['gflops']
     assert 1.7 < ratio < 2.2
-    assert 'm2det_tiny.py | 192 |' in proc.stdout
+    assert 'm2det_tiny.py | fp32 | 192 |' in proc.stdout
     assert png.stat().st_size > 10_000
+
+
+def test_benchmark_modes_agree_with_float32(demo_root, tmp_path):
+    image = sorted((demo_root / 'val').glob('*.jpg'))[0]
+    out = tmp_path / 'bench.json'
+    run_tool('tools/analysis_tools/benchmark_cpu.py', TINY_CONFIG, '--modes',
+             'fast-fp32', 'fast', 'onnx', '--image', image, '--batch', '1',
+             '2', '--warmup', '0', '--repeat', '1', '--out', out)
+    rows = json.loads(out.read_text())['results']
+    assert [r['mode'] for r in rows] == ['fast-fp32', 'fast', 'onnx']
+    assert [r['precision'] for r in rows] == [
+        'float32', 'bfloat16', 'float32'
+    ]
+    errors = [r['max_rel_error_vs_fp32'] for r in rows]
+    # float32 paths agree to rounding; bfloat16 keeps about 3 digits
+    assert errors[0] < 1e-5 and errors[2] < 1e-5
+    assert 1e-5 < errors[1] < 5e-2
+    for r in rows:
+        assert set(r['forward_s']) == {'1', '2'} and r['end_to_end_s'] > 0
 
 
 def test_benchmark_rejects_mismatched_lists(tmp_path):

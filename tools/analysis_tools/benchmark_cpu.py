@@ -3,22 +3,28 @@
 For every config it measures, each in a fresh subprocess (so that peak
 memory is the config's own):
 
-* forward latency (backbone, neck and head, no post-processing) at batch 1
-  and at the other ``--batch`` sizes, and the throughput they give;
+* forward latency (normalisation, backbone, neck and head, no
+  post-processing) at batch 1 and at the other ``--batch`` sizes, and the
+  throughput they give;
 * end-to-end latency from an image file to final detections: load, test
-  pipeline, preprocessing, forward, decoding and NMS (``inference_detector``);
+  pipeline, preprocessing, forward, decoding and NMS (``inference_detector``,
+  or ``OnnxDetector`` for ONNX Runtime);
 * peak resident memory;
 * the model's FLOPs (2 per multiply-accumulate counted by mmengine's
-  analyzer, as ``get_flops.py``) and the GFLOP/s its forward achieves.
+  analyzer, as ``get_flops.py``) and the GFLOP/s its forward achieves;
+* in ``--modes`` other than fp32 (fast inference, torch.compile, ONNX
+  Runtime), how far the head's raw outputs are from the float32 model's.
 
-Once per run it also measures the physical limit: the GFLOP/s of a large
-float32 and bfloat16 matrix multiply on the same threads, so every row shows
-its fraction of peak. Times are medians over ``--repeat`` runs after
-``--warmup``; the thread count is set and reported.
+Once per run it also measures the physical limit: the best GFLOP/s of
+float32 and bfloat16 matrix multiplies on the same threads, so every row
+shows its fraction of the peak in its own precision. Times are medians over
+``--repeat`` runs after ``--warmup``; the thread count is set and reported.
 
     python tools/analysis_tools/benchmark_cpu.py configs/m2det_vgg16_320.py \\
         mmdet::ssd/ssd300_coco.py mmdet::retinanet/retinanet_r50_fpn_1x_coco.py \\
         --input-sizes 0 0 320 --threads 2 --out work_dirs/bench.json
+    python tools/analysis_tools/benchmark_cpu.py configs/m2det_vgg16_320.py \
+        --modes fp32 fast compile onnx
 
 ``official:SIZE`` in place of a config times the official M2Det-VGG16
 network (forward only) from a checkout given by ``--official-repo``; it is
@@ -35,8 +41,9 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
@@ -57,14 +64,20 @@ def median_seconds(fn: Callable[[], object], warmup: int,
 
 
 def matmul_gflops(dtype: torch.dtype,
-                  size: int = 4096,
-                  warmup: int = 2,
+                  sizes: Sequence[int] = (1024, 2048, 3072, 4096),
                   repeat: int = 5) -> float:
-    """GFLOP/s of a ``size`` x ``size`` matrix multiply in ``dtype``."""
-    a = torch.randn(size, size).to(dtype)
-    b = torch.randn(size, size).to(dtype)
-    seconds = median_seconds(lambda: torch.mm(a, b), warmup, repeat)
-    return 2 * size**3 / seconds / 1e9
+    """The machine's matrix-multiply limit in ``dtype``: the best GFLOP/s of
+    square multiplies over several sizes, each the fastest of ``repeat``."""
+    best = 0.0
+    for size in sizes:
+        a = torch.randn(size, size).to(dtype)
+        b = torch.randn(size, size).to(dtype)
+        torch.mm(a, b)
+        seconds = min(
+            median_seconds(lambda: torch.mm(a, b), 0, 1)
+            for _ in range(repeat))
+        best = max(best, 2 * size**3 / seconds / 1e9)
+    return best
 
 
 def input_size(cfg, size: int = 0) -> int:
@@ -106,23 +119,67 @@ def measure_official(size: int, official_repo: str, batches: List[int],
     from make_official_reference import M2DET_CONFIG, import_official
     official = import_official(Path(official_repo).resolve())
     net = official.build_net('test', size, M2DET_CONFIG).eval()
-    forward = forward_seconds(net, size, batches, warmup, repeat)
+    # the official BGR mean, subtracted as in our forward
+    mean = torch.tensor([104., 117., 123.]).view(1, 3, 1, 1)
+    forward = forward_seconds(lambda x: net(x - mean), size, batches, warmup,
+                              repeat)
     result = dict(
         config=f'official M2Det-VGG16-{size}',
+        mode='fp32',
+        precision='float32',
         input_size=size,
         params=sum(p.numel() for p in net.parameters()),
         threads=torch.get_num_threads(),
         gflops=gflops_of(net, size),
         forward_s=forward,
         throughput_img_s={b: b / s for b, s in forward.items()},
-        end_to_end_s=None)
+        end_to_end_s=None,
+        max_rel_error_vs_fp32=None)
     return result
+
+
+# optimize_for_inference arguments of each mode; 'fp32' is the model as
+# built, 'onnx' the network exported and run by ONNX Runtime (float32)
+FAST_MODES = {
+    'fast': dict(dtype='bfloat16'),
+    'fast-fp32': dict(dtype='float32'),
+    'compile': dict(dtype='bfloat16', compile=True),
+    'compile-fp32': dict(dtype='float32', compile=True),
+}
+MODES = ['fp32', *FAST_MODES, 'onnx']
+
+
+def precision(mode: str) -> str:
+    """The dtype a mode computes in, for its fraction of peak."""
+    return FAST_MODES.get(mode, {}).get('dtype', 'float32')
+
+
+def network_outputs(forward: Callable, x: torch.Tensor) -> torch.Tensor:
+    """The head's raw outputs for ``x``, flattened into one vector."""
+    with torch.inference_mode():
+        outputs = forward(x)
+    return torch.cat([torch.as_tensor(o).flatten() for o in outputs])
+
+
+def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
+    """Largest absolute difference relative to the largest output."""
+    return ((out - ref).abs().max() / ref.abs().max()).item()
+
+
+def onnx_detector(model, size: int, threads: int, directory: str):
+    """``model``'s network exported to ``directory`` and loaded in ONNX
+    Runtime, with the config's pre- and post-processing."""
+    from projects.m2det.onnx_export import export_onnx
+    from projects.m2det.onnx_inference import OnnxDetector
+    path = osp.join(directory, 'model.onnx')
+    export_onnx(model, path, (size, size))
+    return OnnxDetector(path, model.cfg, threads)
 
 
 def measure_config(config: str, checkpoint: Optional[str], size: int,
                    image: str, batches: List[int], warmup: int, repeat: int,
-                   fast: bool) -> dict:
-    """All figures of one config; runs in its own process."""
+                   mode: str) -> dict:
+    """All figures of one config in one mode; runs in its own process."""
     from mmdet.apis import inference_detector, init_detector
     from mmengine.config import Config
 
@@ -138,43 +195,74 @@ def measure_config(config: str, checkpoint: Optional[str], size: int,
     size = input_size(cfg, size)
     model = init_detector(cfg, checkpoint, device='cpu').eval()
     flops = gflops_of(model, size)
-    if fast:
-        from projects.m2det import optimize_for_inference
-        optimize_for_inference(model)
-        config += ' --fast'
-    forward = forward_seconds(model._forward, size, batches, warmup, repeat)
-    with torch.inference_mode():
-        end_to_end = median_seconds(lambda: inference_detector(model, image),
-                                    warmup, repeat)
+    params = sum(p.numel() for p in model.parameters())
+    # agreement with the float32 model on fixed random pixels
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(
+        0)) * 255
+    normalized = model.data_preprocessor(dict(inputs=x), False)['inputs']
+    reference = network_outputs(lambda x: sum(model._forward(x), []),
+                                normalized)
+    error = None
+    with tempfile.TemporaryDirectory() as directory:
+        if mode == 'onnx':
+            detector = onnx_detector(model, size, torch.get_num_threads(),
+                                     directory)
+            forward_fn = lambda x: detector.run(x.numpy())  # noqa: E731
+            error = relative_error(network_outputs(forward_fn, x), reference)
+            predict = detector
+        else:
+            if mode != 'fp32':
+                from projects.m2det import optimize_for_inference
+                optimize_for_inference(model, **FAST_MODES[mode])
+                # compilation happens on the first call, never timed
+                warmup = max(warmup, 1)
+                error = relative_error(
+                    network_outputs(lambda x: sum(model._forward(x), []),
+                                    normalized), reference)
+
+            def forward_fn(x):
+                return model._forward(
+                    model.data_preprocessor(dict(inputs=x), False)['inputs'])
+
+            def predict(image):
+                return inference_detector(model, image)
+
+        forward = forward_seconds(forward_fn, size, batches, warmup, repeat)
+        with torch.inference_mode():
+            end_to_end = median_seconds(lambda: predict(image), warmup,
+                                        repeat)
     return dict(
         config=config,
+        mode=mode,
+        precision=precision(mode),
         input_size=size,
-        params=sum(p.numel() for p in model.parameters()),
+        params=params,
         threads=torch.get_num_threads(),
         gflops=flops,
         forward_s=forward,
         throughput_img_s={b: b / s for b, s in forward.items()},
-        end_to_end_s=end_to_end)
+        end_to_end_s=end_to_end,
+        max_rel_error_vs_fp32=error)
 
 
 def run_worker(args: argparse.Namespace, config: str,
-               checkpoint: Optional[str], size: int, fast: bool) -> dict:
+               checkpoint: Optional[str], size: int, mode: str) -> dict:
     """Measure ``config`` in a subprocess and return its figures."""
     command = [
         sys.executable, osp.abspath(__file__), config, '--worker',
         '--threads', str(args.threads), '--image', args.image,
         '--warmup', str(args.warmup), '--repeat', str(args.repeat),
-        '--input-sizes', str(size), '--batch', *map(str, args.batch)
+        '--input-sizes', str(size), '--batch', *map(str, args.batch),
+        '--modes', mode
     ]
     if checkpoint:
         command += ['--checkpoint', checkpoint]
     if args.official_repo:
         command += ['--official-repo', args.official_repo]
-    if fast:
-        command.append('--fast')
     proc = subprocess.run(command, capture_output=True, text=True)
     if proc.returncode:
-        raise RuntimeError(f'benchmark of {config} failed:\n{proc.stderr}')
+        raise RuntimeError(
+            f'benchmark of {config} ({mode}) failed:\n{proc.stderr}')
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -185,32 +273,37 @@ def _fmt(value: Optional[float], spec: str) -> str:
 def table(rows: List[dict], peaks: Dict[str, float]) -> str:
     """A markdown table of the results."""
     lines = [
-        '| model | input | params (M) | GFLOP | forward b1 (s) | '
-        'throughput b8 (img/s) | end-to-end (s) | GFLOP/s | '
-        'of fp32 peak | peak RSS (MiB) |', '|---' * 10 + '|'
+        '| model | mode | input | params (M) | GFLOP | forward b1 (s) | '
+        'throughput b8 (img/s) | end-to-end (s) | GFLOP/s | of peak | '
+        'max rel. error vs fp32 | peak RSS (MiB) |', '|---' * 12 + '|'
     ]
     for r in rows:
+        peak = peaks[r['precision']]
         lines.append(' | '.join([
-            f"| {osp.basename(r['config'])}", str(r['input_size']),
-            f"{r['params'] / 1e6:.1f}", f"{r['gflops']:.1f}",
-            f"{r['forward_s']['1']:.3f}",
+            f"| {osp.basename(r['config'])}", r['mode'],
+            str(r['input_size']), f"{r['params'] / 1e6:.1f}",
+            f"{r['gflops']:.1f}", f"{r['forward_s']['1']:.3f}",
             _fmt(r['throughput_img_s'].get('8'), '.2f'),
             _fmt(r['end_to_end_s'], '.3f'), f"{r['gflop_per_s']:.1f}",
-            f"{r['gflop_per_s'] / peaks['float32']:.0%}",
+            f"{r['gflop_per_s'] / peak:.0%} "
+            f"{'bf16' if r['precision'] == 'bfloat16' else 'fp32'}",
+            _fmt(r['max_rel_error_vs_fp32'], '.1e'),
             f"{r['peak_rss_mib']:.0f} |"
         ]))
     return '\n'.join(lines)
 
 
 def family(row: dict) -> str:
-    """A row's model without its input size, e.g. ``m2det_vgg16``."""
+    """A row's model and mode without its input size, e.g. ``m2det_vgg16``
+    or ``m2det_vgg16 (fast)``."""
     name = osp.basename(row['config']).replace('.py', '')
     size = str(row['input_size'])
     for sep in ('_', '-', ''):
         head, found, tail = name.rpartition(sep + size)
         if found:
-            return head + tail
-    return name
+            name = head + tail
+            break
+    return name if row['mode'] == 'fp32' else f"{name} ({row['mode']})"
 
 
 def plot(rows: List[dict], path: str) -> None:
@@ -250,9 +343,13 @@ def parse_args() -> argparse.Namespace:
         help='checkout of the official M2Det, for official:SIZE entries')
     parser.add_argument('--batch', type=int, nargs='+', default=[1, 8])
     parser.add_argument(
-        '--fast', action='store_true',
-        help='also measure each config optimized for inference (BN folded, '
-        'channels-last, bfloat16)')
+        '--modes', nargs='+', choices=MODES, default=['fp32'],
+        help='how to run each config: fp32 (as built), fast (BN folded, '
+        'channels-last, bfloat16), fast-fp32 (the same in float32), compile '
+        '/ compile-fp32 (fast with torch.compile), onnx (ONNX Runtime, '
+        'float32); official:SIZE runs fp32 only')
+    parser.add_argument('--fast', action='store_true',
+                        help='shorthand for --modes fp32 fast')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeat', type=int, default=5)
@@ -260,6 +357,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--plot', help='png of latency against input size')
     parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fast:
+        args.modes = list(dict.fromkeys([*args.modes, 'fast']))
     if 1 not in args.batch:
         args.batch = [1] + args.batch
     for name in ('checkpoint', 'input_sizes'):
@@ -287,7 +386,7 @@ def main() -> None:
         else:
             result = measure_config(config, (args.checkpoint or [None])[0],
                                     size, args.image, args.batch,
-                                    args.warmup, args.repeat, args.fast)
+                                    args.warmup, args.repeat, args.modes[0])
         result['gflop_per_s'] = result['gflops'] / result['forward_s'][1]
         # ru_maxrss is in KiB on Linux
         result['peak_rss_mib'] = resource.getrusage(
@@ -304,12 +403,11 @@ def main() -> None:
     sizes = args.input_sizes or [0] * len(args.configs)
     rows = []
     for config, checkpoint, size in zip(args.configs, checkpoints, sizes):
-        modes = [False, True] if args.fast and not config.startswith(
-            'official:') else [False]
-        for fast in modes:
+        modes = ['fp32'] if config.startswith('official:') else args.modes
+        for mode in modes:
             rows.append(json.loads(json.dumps(
-                run_worker(args, config, checkpoint, size, fast))))
-            print(f"{rows[-1]['config']}: forward "
+                run_worker(args, config, checkpoint, size, mode))))
+            print(f"{rows[-1]['config']} ({mode}): forward "
                   f"{rows[-1]['forward_s']['1']:.3f} s", flush=True)
     report = dict(
         threads=args.threads,
