@@ -36,6 +36,29 @@ def run_tool(*args, check=True, timeout=600) -> subprocess.CompletedProcess:
     return proc
 
 
+def build_eval_detector(config, score_thr=None):
+    """A seeded detector of ``config`` in eval mode, with BN statistics that
+    are not the identity (so folding or exporting them has work to do) and
+    its config as ``model.cfg``; ``score_thr`` overrides the test one."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    register_all_modules()
+    cfg = Config.fromfile(config)
+    if score_thr is not None:
+        cfg.model.test_cfg.score_thr = score_thr
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+    model.cfg = cfg
+    return model.eval()
+
+
 def read_scalars(work_dir: Path, run: int = -1) -> list:
     """The logged scalar records of a run in ``work_dir`` (default newest)."""
     runs = sorted(p for p in work_dir.iterdir() if p.is_dir()

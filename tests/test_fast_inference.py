@@ -7,7 +7,7 @@ from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 
-from conftest import REPO, TINY_CONFIG, run_tool
+from conftest import REPO, TINY_CONFIG, build_eval_detector, run_tool
 from projects.m2det.fast_inference import optimize_for_inference
 
 register_all_modules()
@@ -15,16 +15,7 @@ register_all_modules()
 
 @pytest.fixture(scope='module')
 def detector():
-    cfg = Config.fromfile(REPO / 'configs' / 'm2det_demo.py')
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    # BN statistics that are not the identity, so folding has work to do
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-    return model.eval()
+    return build_eval_detector(REPO / 'configs' / 'm2det_demo.py')
 
 
 def head_outputs(model, x):
