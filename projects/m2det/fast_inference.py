@@ -24,8 +24,15 @@ from torch import nn
 DTYPES = dict(float32=torch.float32, bfloat16=torch.bfloat16)
 
 
+def default_dtype() -> str:
+    """``'bfloat16'`` where oneDNN runs bfloat16 convolutions on this CPU
+    (AVX-512 and newer), else ``'float32'``."""
+    return ('bfloat16' if torch.ops.mkldnn._is_mkldnn_bf16_supported() else
+            'float32')
+
+
 def optimize_for_inference(detector: nn.Module,
-                           dtype: str = 'bfloat16',
+                           dtype: str = 'auto',
                            channels_last: bool = True,
                            compile: bool = False) -> nn.Module:
     """Make a single-stage detector faster for inference, in place.
@@ -46,8 +53,9 @@ def optimize_for_inference(detector: nn.Module,
         detector (nn.Module): A detector with ``backbone``, ``neck``,
             ``bbox_head`` and ``extract_feat`` (mmdet's
             ``SingleStageDetector``).
-        dtype (str): ``'bfloat16'`` or ``'float32'``. Defaults to
-            ``'bfloat16'``.
+        dtype (str): ``'bfloat16'``, ``'float32'`` or ``'auto'``
+            (bfloat16 where the CPU supports it, see :func:`default_dtype`).
+            Defaults to ``'auto'``.
         channels_last (bool): Whether to use the channels-last memory
             format. Defaults to True.
         compile (bool): Whether to compile the network (backbone, neck and
@@ -56,8 +64,11 @@ def optimize_for_inference(detector: nn.Module,
     Returns:
         nn.Module: ``detector`` itself.
     """
+    if dtype == 'auto':
+        dtype = default_dtype()
     if dtype not in DTYPES:
-        raise ValueError(f'dtype must be one of {list(DTYPES)}, got {dtype!r}')
+        raise ValueError(
+            f"dtype must be one of {[*DTYPES, 'auto']}, got {dtype!r}")
     if getattr(detector, '_optimized_for_inference', False):
         return detector
     torch_dtype = DTYPES[dtype]
@@ -103,7 +114,7 @@ class FastInferenceHook(Hook):
     Args:
         enabled (bool): Whether to optimize. Defaults to False.
         dtype (str): See :func:`optimize_for_inference`. Defaults to
-            ``'bfloat16'``.
+            ``'auto'``.
         channels_last (bool): See :func:`optimize_for_inference`. Defaults
             to True.
         compile (bool): See :func:`optimize_for_inference`. Defaults to
@@ -112,7 +123,7 @@ class FastInferenceHook(Hook):
 
     def __init__(self,
                  enabled: bool = False,
-                 dtype: str = 'bfloat16',
+                 dtype: str = 'auto',
                  channels_last: bool = True,
                  compile: bool = False) -> None:
         self.enabled = enabled
@@ -126,9 +137,9 @@ class FastInferenceHook(Hook):
             return
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        optimize_for_inference(model, self.dtype, self.channels_last,
-                               self.compile)
+        dtype = default_dtype() if self.dtype == 'auto' else self.dtype
+        optimize_for_inference(model, dtype, self.channels_last, self.compile)
         runner.logger.info(
-            f'fast inference: BN folded, {self.dtype}'
+            f'fast inference: BN folded, {dtype}'
             f"{', channels-last' if self.channels_last else ''}"
             f"{', torch.compile' if self.compile else ''}")

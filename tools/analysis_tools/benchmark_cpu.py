@@ -15,16 +15,23 @@ memory is the config's own):
 * in ``--modes`` other than fp32 (fast inference, torch.compile, ONNX
   Runtime), how far the head's raw outputs are from the float32 model's.
 
-Once per run it also measures the physical limit: the best GFLOP/s of
+Once per round it also measures the physical limit: the best GFLOP/s of
 float32 and bfloat16 matrix multiplies on the same threads, so every row
 shows its fraction of the peak in its own precision. Times are medians over
 ``--repeat`` runs after ``--warmup``; the thread count is set and reported.
+
+``--rounds N`` measures every row N times, the rows interleaved (A, B, A,
+B, ...), and reports the median round. Rows at the input size of an
+``official:SIZE`` row are compared with it round by round: the "vs
+official" column is the median of the paired ratios, with their range.
 
     python tools/analysis_tools/benchmark_cpu.py configs/m2det_vgg16_320.py \\
         mmdet::ssd/ssd300_coco.py mmdet::retinanet/retinanet_r50_fpn_1x_coco.py \\
         --input-sizes 0 0 320 --threads 2 --out work_dirs/bench.json
     python tools/analysis_tools/benchmark_cpu.py configs/m2det_vgg16_320.py \
         --modes fp32 fast compile onnx
+    python tools/analysis_tools/benchmark_cpu.py configs/m2det_vgg16_320.py \
+        official:320 --official-repo /path/to/M2Det --rounds 5
 
 ``official:SIZE`` in place of a config times the official M2Det-VGG16
 network (forward only) from a checkout given by ``--official-repo``; it is
@@ -180,7 +187,9 @@ def measure_config(config: str, checkpoint: Optional[str], size: int,
                    image: str, batches: List[int], warmup: int, repeat: int,
                    mode: str) -> dict:
     """All figures of one config in one mode; runs in its own process."""
+    from mmcv.transforms import Compose
     from mmdet.apis import inference_detector, init_detector
+    from mmdet.utils import get_test_pipeline_cfg
     from mmengine.config import Config
 
     sys.path.insert(0, REPO_ROOT)
@@ -224,8 +233,12 @@ def measure_config(config: str, checkpoint: Optional[str], size: int,
                 return model._forward(
                     model.data_preprocessor(dict(inputs=x), False)['inputs'])
 
+            # built once, as mmdet's DetInferencer does; inference_detector
+            # would rebuild it for every image
+            pipeline = Compose(get_test_pipeline_cfg(cfg))
+
             def predict(image):
-                return inference_detector(model, image)
+                return inference_detector(model, image, pipeline)
 
         forward = forward_seconds(forward_fn, size, batches, warmup, repeat)
         with torch.inference_mode():
@@ -270,12 +283,63 @@ def _fmt(value: Optional[float], spec: str) -> str:
     return '-' if value is None else format(value, spec)
 
 
+def merge_rounds(results: List[dict]) -> dict:
+    """One row from a config's results in every round: the median of each
+    time, the largest memory, the per-round batch-1 forward times kept."""
+    row = dict(results[0])
+    row['forward_s'] = {
+        b: statistics.median(r['forward_s'][b] for r in results)
+        for b in row['forward_s']
+    }
+    row['throughput_img_s'] = {
+        b: int(b) / s for b, s in row['forward_s'].items()
+    }
+    if row['end_to_end_s'] is not None:
+        row['end_to_end_s'] = statistics.median(r['end_to_end_s']
+                                                for r in results)
+        row['end_to_end_over_forward'] = (
+            row['end_to_end_s'] / row['forward_s']['1'])
+    row['forward_s_rounds'] = [r['forward_s']['1'] for r in results]
+    row['gflop_per_s'] = row['gflops'] / row['forward_s']['1']
+    row['peak_rss_mib'] = max(r['peak_rss_mib'] for r in results)
+    return row
+
+
+def compare_with_official(rows: List[dict]) -> None:
+    """Add ``vs_official`` to every row that has an official row at its
+    input size: the median, smallest and largest of the per-round ratios
+    of its batch-1 forward time to the official one (below 1: faster)."""
+    official = {
+        r['input_size']: r['forward_s_rounds']
+        for r in rows if r['config'].startswith('official ')
+    }
+    for row in rows:
+        theirs = official.get(row['input_size'])
+        if theirs is None or row['config'].startswith('official '):
+            continue
+        ratios = [a / b for a, b in zip(row['forward_s_rounds'], theirs)]
+        row['vs_official'] = dict(
+            median=statistics.median(ratios),
+            min=min(ratios),
+            max=max(ratios))
+
+
+def _vs_official(row: dict) -> str:
+    vs = row.get('vs_official')
+    if vs is None:
+        return '-'
+    if vs['min'] == vs['max']:
+        return f"{vs['median']:.2f}x"
+    return f"{vs['median']:.2f}x ({vs['min']:.2f}-{vs['max']:.2f})"
+
+
 def table(rows: List[dict], peaks: Dict[str, float]) -> str:
     """A markdown table of the results."""
     lines = [
         '| model | mode | input | params (M) | GFLOP | forward b1 (s) | '
-        'throughput b8 (img/s) | end-to-end (s) | GFLOP/s | of peak | '
-        'max rel. error vs fp32 | peak RSS (MiB) |', '|---' * 12 + '|'
+        'throughput b8 (img/s) | end-to-end (s) | end-to-end / forward | '
+        'GFLOP/s | of peak | vs official | max rel. error vs fp32 | '
+        'peak RSS (MiB) |', '|---' * 14 + '|'
     ]
     for r in rows:
         peak = peaks[r['precision']]
@@ -284,13 +348,29 @@ def table(rows: List[dict], peaks: Dict[str, float]) -> str:
             str(r['input_size']), f"{r['params'] / 1e6:.1f}",
             f"{r['gflops']:.1f}", f"{r['forward_s']['1']:.3f}",
             _fmt(r['throughput_img_s'].get('8'), '.2f'),
-            _fmt(r['end_to_end_s'], '.3f'), f"{r['gflop_per_s']:.1f}",
+            _fmt(r['end_to_end_s'], '.3f'),
+            _fmt(r.get('end_to_end_over_forward'), '.2f'),
+            f"{r['gflop_per_s']:.1f}",
             f"{r['gflop_per_s'] / peak:.0%} "
             f"{'bf16' if r['precision'] == 'bfloat16' else 'fp32'}",
+            _vs_official(r),
             _fmt(r['max_rel_error_vs_fp32'], '.1e'),
             f"{r['peak_rss_mib']:.0f} |"
         ]))
     return '\n'.join(lines)
+
+
+def cpu_name() -> str:
+    """The CPU's model name, as the kernel reports it."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or 'unknown'
 
 
 def family(row: dict) -> str:
@@ -351,6 +431,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--fast', action='store_true',
                         help='shorthand for --modes fp32 fast')
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument(
+        '--rounds', type=int, default=1,
+        help='measure every row this many times, interleaved, and report '
+        'the median round')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--out', help='json file for the results')
@@ -387,36 +471,44 @@ def main() -> None:
             result = measure_config(config, (args.checkpoint or [None])[0],
                                     size, args.image, args.batch,
                                     args.warmup, args.repeat, args.modes[0])
-        result['gflop_per_s'] = result['gflops'] / result['forward_s'][1]
         # ru_maxrss is in KiB on Linux
         result['peak_rss_mib'] = resource.getrusage(
             resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
-    peaks = {
-        'float32': matmul_gflops(torch.float32),
-        'bfloat16': matmul_gflops(torch.bfloat16)
-    }
     checkpoints = [None if c in (None, 'none') else c
                    for c in args.checkpoint] or [None] * len(args.configs)
-    # json turns the batch keys into strings; keep one form throughout
     sizes = args.input_sizes or [0] * len(args.configs)
-    rows = []
-    for config, checkpoint, size in zip(args.configs, checkpoints, sizes):
-        modes = ['fp32'] if config.startswith('official:') else args.modes
-        for mode in modes:
-            rows.append(json.loads(json.dumps(
-                run_worker(args, config, checkpoint, size, mode))))
-            print(f"{rows[-1]['config']} ({mode}): forward "
-                  f"{rows[-1]['forward_s']['1']:.3f} s", flush=True)
+    jobs = [(config, checkpoint, size, mode)
+            for config, checkpoint, size in zip(args.configs, checkpoints,
+                                                sizes)
+            for mode in (['fp32'] if config.startswith('official:') else
+                         args.modes)]
+    peaks = dict(float32=0.0, bfloat16=0.0)
+    results = [[] for _ in jobs]
+    for round_ in range(args.rounds):
+        for dtype in peaks:
+            peaks[dtype] = max(peaks[dtype],
+                               matmul_gflops(getattr(torch, dtype)))
+        for job, job_results in zip(jobs, results):
+            # json turns the batch keys into strings; keep one form throughout
+            job_results.append(json.loads(json.dumps(run_worker(args,
+                                                                *job))))
+            print(f"round {round_ + 1}/{args.rounds}: "
+                  f"{job_results[-1]['config']} ({job[3]}): forward "
+                  f"{job_results[-1]['forward_s']['1']:.3f} s", flush=True)
+    rows = [merge_rounds(r) for r in results]
+    compare_with_official(rows)
     report = dict(
+        cpu=cpu_name(),
         threads=args.threads,
+        rounds=args.rounds,
         torch=torch.__version__,
         matmul_peak_gflop_per_s=peaks,
         results=rows)
-    print(f'threads: {args.threads}; matmul peak: fp32 '
-          f"{peaks['float32']:.0f} GFLOP/s, bf16 {peaks['bfloat16']:.0f} "
-          'GFLOP/s')
+    print(f"{report['cpu']}, {args.threads} threads, {args.rounds} "
+          f"round(s); matmul peak: fp32 {peaks['float32']:.0f} GFLOP/s, "
+          f"bf16 {peaks['bfloat16']:.0f} GFLOP/s")
     print(table(rows, peaks))
     if args.out:
         with open(args.out, 'w') as f:
