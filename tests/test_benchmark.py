@@ -1,6 +1,7 @@
 """The CPU benchmark tool measures what it says (no timing thresholds:
 speed figures live in docs/benchmarks.md)."""
 import json
+import runpy
 
 from conftest import REPO, TINY_CONFIG, run_tool
 
@@ -11,10 +12,11 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
     proc = run_tool('tools/analysis_tools/benchmark_cpu.py', TINY_CONFIG,
                     TINY_CONFIG, '--input-sizes', '0', '264', '--image',
                     image, '--batch', '1', '2', '--threads', '1',
-                    '--warmup', '0', '--repeat', '1', '--out', out,
-                    '--plot', png)
+                    '--warmup', '0', '--repeat', '1', '--rounds', '2',
+                    '--out', out, '--plot', png)
     report = json.loads(out.read_text())
-    assert report['threads'] == 1
+    assert report['threads'] == 1 and report['rounds'] == 2
+    assert report['cpu']
     peaks = report['matmul_peak_gflop_per_s']
     assert peaks['float32'] > 0 and peaks['bfloat16'] > 0
     own, resized = report['results']
@@ -26,6 +28,12 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
         assert r['throughput_img_s']['2'] == 2 / r['forward_s']['2']
         assert r['end_to_end_s'] > 0 and r['peak_rss_mib'] > 100
         assert r['gflop_per_s'] == r['gflops'] / r['forward_s']['1']
+        # two interleaved rounds, the reported batch-1 time is their median
+        assert len(r['forward_s_rounds']) == 2
+        assert r['forward_s']['1'] == sum(r['forward_s_rounds']) / 2
+        assert r['end_to_end_over_forward'] == (r['end_to_end_s'] /
+                                                r['forward_s']['1'])
+        assert 'vs_official' not in r  # no official row to pair with
     # the same model costs (264 / 192)^2 as much at 264, up to the edges of
     # the odd-sized maps
     ratio = resized['gflops'] / own['gflops']
@@ -62,3 +70,21 @@ def test_benchmark_rejects_mismatched_lists(tmp_path):
     proc = run_tool('tools/analysis_tools/benchmark_cpu.py', 'official:320',
                     check=False)
     assert 'official:SIZE entries need --official-repo' in proc.stderr
+
+
+def test_rows_are_paired_with_the_official_row_of_their_size():
+    tool = runpy.run_path(
+        str(REPO / 'tools' / 'analysis_tools' / 'benchmark_cpu.py'))
+    rows = [
+        dict(config='official M2Det-VGG16-320', input_size=320,
+             forward_s_rounds=[1.0, 2.0, 1.0]),
+        dict(config='m2det_vgg16_320.py', input_size=320,
+             forward_s_rounds=[0.9, 1.0, 1.2]),
+        dict(config='m2det_vgg16_512.py', input_size=512,
+             forward_s_rounds=[3.0, 3.0, 3.0]),
+    ]
+    tool['compare_with_official'](rows)
+    # round by round: 0.9 / 1, 1 / 2, 1.2 / 1
+    assert rows[1]['vs_official'] == dict(median=0.9, min=0.5, max=1.2)
+    assert 'vs_official' not in rows[0] and 'vs_official' not in rows[2]
+    assert tool['_vs_official'](rows[1]) == '0.90x (0.50-1.20)'
