@@ -88,3 +88,21 @@ def test_rows_are_paired_with_the_official_row_of_their_size():
     assert rows[1]['vs_official'] == dict(median=0.9, min=0.5, max=1.2)
     assert 'vs_official' not in rows[0] and 'vs_official' not in rows[2]
     assert tool['_vs_official'](rows[1]) == '0.90x (0.50-1.20)'
+
+
+def test_each_config_can_have_its_own_modes(tmp_path):
+    tool = runpy.run_path(
+        str(REPO / 'tools' / 'analysis_tools' / 'benchmark_cpu.py'))
+    config_modes = tool['config_modes']
+    assert config_modes('a.py', ['fp32', 'onnx']) == [('a.py', 'fp32'),
+                                                      ('a.py', 'onnx')]
+    assert config_modes('mmdet::ssd/ssd300_coco.py@fp32,fast',
+                        ['onnx']) == [('mmdet::ssd/ssd300_coco.py', 'fp32'),
+                                      ('mmdet::ssd/ssd300_coco.py', 'fast')]
+    assert config_modes('official:320', ['fast']) == [('official:320',
+                                                       'fp32')]
+    proc = run_tool('tools/analysis_tools/benchmark_cpu.py',
+                    f'{TINY_CONFIG}@fp32,turbo', check=False)
+    assert proc.returncode == 2
+    assert "m2det_tiny.py@fp32,turbo: unknown mode(s) ['turbo']" in \
+        proc.stderr

@@ -33,6 +33,8 @@ official" column is the median of the paired ratios, with their range.
     python tools/analysis_tools/benchmark_cpu.py configs/m2det_vgg16_320.py \
         official:320 --official-repo /path/to/M2Det --rounds 5
 
+``CONFIG@MODE,MODE`` runs that config in its own modes instead of
+``--modes`` (say, mmdet's peers in fp32 and fast only).
 ``official:SIZE`` in place of a config times the official M2Det-VGG16
 network (forward only) from a checkout given by ``--official-repo``; it is
 imported from there at run time, never copied here.
@@ -405,9 +407,26 @@ def plot(rows: List[dict], path: str) -> None:
     fig.savefig(path, dpi=120)
 
 
+def config_modes(entry: str, modes: List[str]) -> List[tuple]:
+    """``(config, mode)`` pairs of a command-line entry: ``CONFIG`` runs in
+    ``modes``, ``CONFIG@MODE,MODE`` in its own, ``official:SIZE`` in fp32."""
+    if entry.startswith('official:'):
+        return [(entry, 'fp32')]
+    config, _, own = entry.partition('@')
+    own_modes = own.split(',') if own else modes
+    unknown = [m for m in own_modes if m not in MODES]
+    if unknown:
+        raise ValueError(f'{entry}: unknown mode(s) {unknown}; choose from '
+                         f'{MODES}')
+    return [(config, mode) for mode in own_modes]
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('configs', nargs='+', help='config files')
+    parser.add_argument(
+        'configs', nargs='+',
+        help='config files (CONFIG@MODE,MODE: this one in its own modes), '
+        'mmdet::PATH for mmdet\'s configs, official:SIZE')
     parser.add_argument(
         '--checkpoint', nargs='+', default=[],
         help='one checkpoint per config, in order ("none": random weights)')
@@ -453,6 +472,11 @@ def parse_args() -> argparse.Namespace:
     if any(c.startswith('official:') for c in args.configs) and \
             not args.official_repo:
         parser.error('official:SIZE entries need --official-repo')
+    for entry in args.configs:
+        try:
+            config_modes(entry, args.modes)
+        except ValueError as error:
+            parser.error(str(error))
     if not osp.isfile(args.image):
         parser.error(f'--image {args.image} not found')
     return args
@@ -482,8 +506,7 @@ def main() -> None:
     jobs = [(config, checkpoint, size, mode)
             for config, checkpoint, size in zip(args.configs, checkpoints,
                                                 sizes)
-            for mode in (['fp32'] if config.startswith('official:') else
-                         args.modes)]
+            for config, mode in config_modes(config, args.modes)]
     peaks = dict(float32=0.0, bfloat16=0.0)
     results = [[] for _ in jobs]
     for round_ in range(args.rounds):
