@@ -19,6 +19,14 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
     assert report['cpu']
     peaks = report['matmul_peak_gflop_per_s']
     assert peaks['float32'] > 0 and peaks['bfloat16'] > 0
+    # the limit is the best library's, each measured in the run
+    by_library = report['matmul_gflop_per_s_by_library']
+    assert set(by_library['float32']) == {
+        'torch.mm', 'onednn_conv1x1', 'onnxruntime'
+    }
+    assert set(by_library['bfloat16']) == {'torch.mm', 'onednn_conv1x1'}
+    for dtype, best in by_library.items():
+        assert peaks[dtype] == max(best.values())
     own, resized = report['results']
     assert own['input_size'] == 192 and resized['input_size'] == 264
     for r in (own, resized):
@@ -76,17 +84,20 @@ def test_rows_are_paired_with_the_official_row_of_their_size():
     tool = runpy.run_path(
         str(REPO / 'tools' / 'analysis_tools' / 'benchmark_cpu.py'))
     rows = [
-        dict(config='official M2Det-VGG16-320', input_size=320,
+        dict(config='official M2Det-VGG16-320', input_size=320, params=7,
              forward_s_rounds=[1.0, 2.0, 1.0]),
-        dict(config='m2det_vgg16_320.py', input_size=320,
+        dict(config='m2det_vgg16_320.py', input_size=320, params=7,
              forward_s_rounds=[0.9, 1.0, 1.2]),
-        dict(config='m2det_vgg16_512.py', input_size=512,
+        dict(config='m2det_vgg16_512.py', input_size=512, params=7,
              forward_s_rounds=[3.0, 3.0, 3.0]),
+        # another network at the official size is not paired with it
+        dict(config='ssd320.py', input_size=320, params=3,
+             forward_s_rounds=[0.5, 0.5, 0.5]),
     ]
     tool['compare_with_official'](rows)
     # round by round: 0.9 / 1, 1 / 2, 1.2 / 1
     assert rows[1]['vs_official'] == dict(median=0.9, min=0.5, max=1.2)
-    assert 'vs_official' not in rows[0] and 'vs_official' not in rows[2]
+    assert not any('vs_official' in rows[i] for i in (0, 2, 3))
     assert tool['_vs_official'](rows[1]) == '0.90x (0.50-1.20)'
 
 

@@ -13,6 +13,7 @@ from mmengine.runner import save_checkpoint
 
 from conftest import TINY_CONFIG, run_tool
 from projects.m2det.demo_data import DEMO_CLASSES
+from projects.m2det.fast_inference import default_dtype
 
 register_all_modules()
 
@@ -159,12 +160,16 @@ def test_video(demo_root, checkpoints, tmp_path):
         check_detections(frame_pred, width, height, 0)
 
 
-def test_fast_without_drawings(demo_root, checkpoints, tmp_path):
+@pytest.mark.parametrize('flag, compiled', [('--fast', ''),
+                                            ('--compile', ', torch.compile')])
+def test_fast_without_drawings(demo_root, checkpoints, tmp_path, flag,
+                               compiled):
     out = tmp_path / 'out'
     image = demo_root / 'val' / '000001.jpg'
     proc = demo(image, TINY_CONFIG, checkpoints['named'], '--out-dir', out,
-                '--score-thr', 0, '--fast', '--no-vis')
-    assert 'fast inference: BN folded, bfloat16, channels-last' in proc.stdout
+                '--score-thr', 0, flag, '--no-vis')
+    assert (f'fast inference: BN folded, {default_dtype()}, channels-last'
+            f'{compiled}\n') in proc.stdout
     height, width = cv2.imread(str(image)).shape[:2]
     check_detections(
         json.loads((out / 'preds' / '000001.json').read_text()), width,

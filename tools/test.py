@@ -4,7 +4,9 @@
         [--compile]
 
 ``--fast`` (ours) runs the test with the model optimized for inference: BN
-folded into the convs, channels-last, bfloat16 (``FastInferenceHook``).
+folded into the convs, channels-last, bfloat16 where the CPU supports it
+(``FastInferenceHook``; ``--cfg-options
+default_hooks.fast_inference.dtype=float32`` keeps float32).
 ``--compile`` adds torch.compile to it (implies ``--fast``).
 """
 import sys
