@@ -13,7 +13,7 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
                     TINY_CONFIG, '--input-sizes', '0', '264', '--image',
                     image, '--batch', '1', '2', '--threads', '1',
                     '--warmup', '0', '--repeat', '1', '--rounds', '2',
-                    '--out', out, '--plot', png)
+                    '--peak-sizes', '256', '512', '--out', out, '--plot', png)
     report = json.loads(out.read_text())
     assert report['threads'] == 1 and report['rounds'] == 2
     assert report['cpu']
@@ -48,6 +48,15 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
     assert 1.7 < ratio < 2.2
     assert 'm2det_tiny.py | fp32 | 192 |' in proc.stdout
     assert png.stat().st_size > 10_000
+    # the same table and plot again from the json alone, nothing measured
+    again = run_tool('tools/analysis_tools/benchmark_cpu.py', out,
+                     '--from-json', '--plot', tmp_path / 'again.png')
+    table_lines = [line for line in proc.stdout.splitlines()
+                   if line.startswith('|')]
+    assert table_lines and table_lines == [
+        line for line in again.stdout.splitlines() if line.startswith('|')
+    ]
+    assert (tmp_path / 'again.png').stat().st_size > 10_000
 
 
 def test_benchmark_modes_agree_with_float32(demo_root, tmp_path):
@@ -55,7 +64,8 @@ def test_benchmark_modes_agree_with_float32(demo_root, tmp_path):
     out = tmp_path / 'bench.json'
     run_tool('tools/analysis_tools/benchmark_cpu.py', TINY_CONFIG, '--modes',
              'fast-fp32', 'fast', 'onnx', '--image', image, '--batch', '1',
-             '2', '--warmup', '0', '--repeat', '1', '--out', out)
+             '2', '--warmup', '0', '--repeat', '1', '--peak-sizes', '256',
+             '--out', out)
     rows = json.loads(out.read_text())['results']
     assert [r['mode'] for r in rows] == ['fast-fp32', 'fast', 'onnx']
     assert [r['precision'] for r in rows] == [

@@ -33,6 +33,8 @@ official" column is the median of the paired ratios, with their range.
     python tools/analysis_tools/benchmark_cpu.py configs/m2det_vgg16_320.py \
         official:320 --official-repo /path/to/M2Det --rounds 5
 
+``REPORT.json --from-json [--plot PNG]`` prints an earlier ``--out``
+report's table again and redraws its plot, measuring nothing.
 ``CONFIG@MODE,MODE`` runs that config in its own modes instead of
 ``--modes`` (say, mmdet's peers in fp32 and fast only).
 ``official:SIZE`` in place of a config times the official M2Det-VGG16
@@ -435,21 +437,21 @@ def family(row: dict) -> str:
     return name if row['mode'] == 'fp32' else f"{name} ({row['mode']})"
 
 
-def plot(rows: List[dict], path: str) -> None:
+def plot(rows: List[dict], path: str, title: str) -> None:
     """Forward latency (batch 1) against input size, a line per model."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     for name in dict.fromkeys(family(r) for r in rows):
         points = sorted((r['input_size'], r['forward_s']['1']) for r in rows
                         if family(r) == name)
         ax.plot(*zip(*points), marker='o', label=name)
     ax.set_xlabel('input size (px, square)')
     ax.set_ylabel('forward latency, batch 1 (s)')
-    ax.set_title(f"CPU, {rows[0]['threads']} threads")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc='center left', bbox_to_anchor=(1.02, 0.5), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -498,6 +500,9 @@ def parse_args() -> argparse.Namespace:
                         help='shorthand for --modes fp32 fast')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument(
+        '--peak-sizes', type=int, nargs='+', default=[1024, 2048, 4096],
+        help='square matrix sizes of the matmul limit')
+    parser.add_argument(
         '--rounds', type=int, default=1,
         help='measure every row this many times, interleaved, and report '
         'the median round')
@@ -505,6 +510,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--out', help='json file for the results')
     parser.add_argument('--plot', help='png of latency against input size')
+    parser.add_argument(
+        '--from-json', action='store_true',
+        help='measure nothing: print the table of the report given as the '
+        'one CONFIG argument (an earlier --out) and draw its --plot')
     parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fast:
@@ -524,13 +533,37 @@ def parse_args() -> argparse.Namespace:
             config_modes(entry, args.modes)
         except ValueError as error:
             parser.error(str(error))
+    if args.from_json:
+        return args
     if not osp.isfile(args.image):
         parser.error(f'--image {args.image} not found')
     return args
 
 
+def report_out(report: dict, args: argparse.Namespace) -> None:
+    """Print a report's table and write its json and plot, if asked."""
+    peaks, rows = report['matmul_peak_gflop_per_s'], report['results']
+    print(f"{report['cpu']}, {report['threads']} threads, "
+          f"{report['rounds']} round(s); matmul peak: fp32 "
+          f"{peaks['float32']:.0f} GFLOP/s, bf16 {peaks['bfloat16']:.0f} "
+          f"GFLOP/s (best of "
+          f"{', '.join(report['matmul_gflop_per_s_by_library']['float32'])})")
+    print(table(rows, peaks))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(report, f, indent=1)
+    if args.plot:
+        plot(rows, args.plot,
+             f"{report['cpu']}, {report['threads']} threads, "
+             f"torch {report['torch']}")
+
+
 def main() -> None:
     args = parse_args()
+    if args.from_json:
+        with open(args.configs[0]) as f:
+            report_out(json.load(f), args)
+        return
     torch.set_num_threads(args.threads)
     if args.worker:
         config, size = args.configs[0], args.input_sizes[0]
@@ -558,8 +591,8 @@ def main() -> None:
     results = [[] for _ in jobs]
     for round_ in range(args.rounds):
         for dtype, best in peak_by_library.items():
-            for name, gflops in matmul_gflops(getattr(torch,
-                                                      dtype)).items():
+            for name, gflops in matmul_gflops(getattr(torch, dtype),
+                                              args.peak_sizes).items():
                 best[name] = max(best.get(name, 0.0), gflops)
         for job, job_results in zip(jobs, results):
             # json turns the batch keys into strings; keep one form throughout
@@ -582,16 +615,7 @@ def main() -> None:
         matmul_peak_gflop_per_s=peaks,
         matmul_gflop_per_s_by_library=peak_by_library,
         results=rows)
-    print(f"{report['cpu']}, {args.threads} threads, {args.rounds} "
-          f"round(s); matmul peak: fp32 {peaks['float32']:.0f} GFLOP/s, "
-          f"bf16 {peaks['bfloat16']:.0f} GFLOP/s (best of "
-          f"{', '.join(peak_by_library['float32'])})")
-    print(table(rows, peaks))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(report, f, indent=1)
-    if args.plot:
-        plot(rows, args.plot)
+    report_out(report, args)
 
 
 if __name__ == '__main__':
