@@ -3,6 +3,8 @@ speed figures live in docs/benchmarks.md)."""
 import json
 import runpy
 
+import pytest
+
 from conftest import REPO, TINY_CONFIG, run_tool
 
 
@@ -90,9 +92,14 @@ def test_benchmark_rejects_mismatched_lists(tmp_path):
     assert 'official:SIZE entries need --official-repo' in proc.stderr
 
 
-def test_rows_are_paired_with_the_official_row_of_their_size():
-    tool = runpy.run_path(
+@pytest.fixture(scope='module')
+def tool():
+    """The benchmark tool's functions, imported from its file."""
+    return runpy.run_path(
         str(REPO / 'tools' / 'analysis_tools' / 'benchmark_cpu.py'))
+
+
+def test_rows_are_paired_with_the_official_row_of_their_size(tool):
     rows = [
         dict(config='official M2Det-VGG16-320', input_size=320, params=7,
              forward_s_rounds=[1.0, 2.0, 1.0]),
@@ -111,9 +118,7 @@ def test_rows_are_paired_with_the_official_row_of_their_size():
     assert tool['_vs_official'](rows[1]) == '0.90x (0.50-1.20)'
 
 
-def test_each_config_can_have_its_own_modes(tmp_path):
-    tool = runpy.run_path(
-        str(REPO / 'tools' / 'analysis_tools' / 'benchmark_cpu.py'))
+def test_each_config_can_have_its_own_modes(tool):
     config_modes = tool['config_modes']
     assert config_modes('a.py', ['fp32', 'onnx']) == [('a.py', 'fp32'),
                                                       ('a.py', 'onnx')]

@@ -31,6 +31,16 @@ def default_dtype() -> str:
             'float32')
 
 
+def resolve_dtype(dtype: str) -> str:
+    """``dtype`` checked, with ``'auto'`` replaced by :func:`default_dtype`."""
+    if dtype == 'auto':
+        dtype = default_dtype()
+    if dtype not in DTYPES:
+        raise ValueError(
+            f"dtype must be one of {[*DTYPES, 'auto']}, got {dtype!r}")
+    return dtype
+
+
 def optimize_for_inference(detector: nn.Module,
                            dtype: str = 'auto',
                            channels_last: bool = True,
@@ -64,11 +74,7 @@ def optimize_for_inference(detector: nn.Module,
     Returns:
         nn.Module: ``detector`` itself.
     """
-    if dtype == 'auto':
-        dtype = default_dtype()
-    if dtype not in DTYPES:
-        raise ValueError(
-            f"dtype must be one of {[*DTYPES, 'auto']}, got {dtype!r}")
+    dtype = resolve_dtype(dtype)
     if getattr(detector, '_optimized_for_inference', False):
         return detector
     torch_dtype = DTYPES[dtype]
@@ -137,7 +143,7 @@ class FastInferenceHook(Hook):
             return
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        dtype = default_dtype() if self.dtype == 'auto' else self.dtype
+        dtype = resolve_dtype(self.dtype)
         optimize_for_inference(model, dtype, self.channels_last, self.compile)
         runner.logger.info(
             f'fast inference: BN folded, {dtype}'

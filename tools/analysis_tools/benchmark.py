@@ -9,6 +9,7 @@ mmdet's inference benchmark moves the model to CUDA; without a GPU this
 wrapper says so and points to ``benchmark_cpu.py``, which measures the CPU.
 The dataloader and dataset benchmarks run anywhere.
 """
+import argparse
 import os.path as osp
 import sys
 
@@ -18,8 +19,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _mmdet_tool import run_mmdet_tool  # noqa: E402
 
 if __name__ == '__main__':
-    task = sys.argv[sys.argv.index('--task') + 1] if '--task' in sys.argv \
-        else 'dataloader'
+    # mmdet's own parser reads every argument; only --task matters here
+    task_parser = argparse.ArgumentParser(add_help=False)
+    task_parser.add_argument('--task', default='dataloader')
+    task = task_parser.parse_known_args()[0].task
     if task == 'inference' and not torch.cuda.is_available():
         sys.exit('benchmark.py --task inference: mmdet\'s InferenceBenchmark '
                  'runs on a CUDA GPU and none is available; on the CPU use '
