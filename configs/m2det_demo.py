@@ -49,7 +49,7 @@ test_cfg = dict(type='TestLoop')
 # Adam converges from scratch within the demo budget; bf16 autocast makes a
 # step 1.7x faster on this CPU.
 optim_wrapper = dict(
-    type='BF16OptimWrapper',
+    type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=25),

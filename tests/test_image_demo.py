@@ -13,7 +13,7 @@ from mmengine.runner import save_checkpoint
 
 from conftest import TINY_CONFIG, run_tool
 from projects.m2det.demo_data import DEMO_CLASSES
-from projects.m2det.fast_inference import default_dtype
+from projects.m2det.precision import default_dtype
 
 register_all_modules()
 

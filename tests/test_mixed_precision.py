@@ -1,10 +1,12 @@
-"""``tools/train.py --amp`` on a CPU, and gradient clipping from the config."""
+"""``tools/train.py --amp`` on a CPU (the precision this CPU runs fast), and
+gradient clipping from the config."""
 import math
 
 import pytest
 from mmengine.config import Config
 
 from conftest import TINY_CONFIG, data_root_options, read_scalars, run_tool
+from projects.m2det.precision import cpu_has_native_bfloat16
 
 
 @pytest.fixture(scope='module')
@@ -21,15 +23,19 @@ def amp_clipped(tmp_path_factory, demo_root):
     return work_dir, proc.stdout + proc.stderr
 
 
-def test_amp_without_a_gpu_trains_in_bfloat16(amp_clipped):
+def test_amp_without_a_gpu_trains_in_this_cpus_fast_precision(amp_clipped):
     work_dir, log = amp_clipped
     # mmdet's --amp would build AmpOptimWrapper, which asserts a GPU
-    assert '--amp without a GPU: bfloat16 autocast with BF16OptimWrapper' \
-        in log
-    assert "type='BF16OptimWrapper'" in log  # the config the runner printed
+    assert '--amp without a GPU: mixed precision as this CPU runs it fast ' \
+        '(AutoPrecisionOptimWrapper)' in log
+    assert "type='AutoPrecisionOptimWrapper'" in log  # the printed config
     used = Config.fromfile(work_dir / TINY_CONFIG.name).optim_wrapper
-    assert used.type == 'BF16OptimWrapper'
-    assert 'loss_scale' not in used  # float16's, unneeded for bfloat16
+    assert used.type == 'AutoPrecisionOptimWrapper'
+    assert 'loss_scale' not in used  # float16's, unneeded on the CPU
+    said = ('training precision: bfloat16 autocast, this CPU has native '
+            'bfloat16' if cpu_has_native_bfloat16() else
+            'training precision: float32, this CPU has no native bfloat16')
+    assert log.count(said) == 1
     records = [r for r in read_scalars(work_dir) if 'loss' in r]
     assert [r['iter'] for r in records] == [1, 2]
     assert all(math.isfinite(r['loss']) for r in records)

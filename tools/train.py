@@ -4,7 +4,8 @@
 
 ``--amp`` is mmdet's switch to mmengine's float16 ``AmpOptimWrapper``, which
 asserts a GPU; without one (mmengine runs on the CPU), it selects the
-project's ``BF16OptimWrapper`` (bfloat16 autocast) instead.
+project's ``AutoPrecisionOptimWrapper`` instead: bfloat16 autocast where the
+CPU runs bfloat16 natively, float32 where it would only emulate it.
 """
 import sys
 
@@ -16,7 +17,9 @@ if __name__ == '__main__':
     if '--amp' in sys.argv and get_device() == 'cpu':
         sys.argv.remove('--amp')
         # merged after any --cfg-options of the user's, so it takes effect
-        sys.argv += ['--cfg-options', 'optim_wrapper.type=BF16OptimWrapper']
-        print('--amp without a GPU: bfloat16 autocast with BF16OptimWrapper',
-              file=sys.stderr)
+        sys.argv += [
+            '--cfg-options', 'optim_wrapper.type=AutoPrecisionOptimWrapper'
+        ]
+        print('--amp without a GPU: mixed precision as this CPU runs it fast '
+              '(AutoPrecisionOptimWrapper)', file=sys.stderr)
     run_mmdet_tool('train.py')

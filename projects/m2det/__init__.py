@@ -1,13 +1,14 @@
 """M2Det for MMDetection 3.x.
 
 Importing this package registers ``MLFPN``, ``M2DetAnchorGenerator``,
-``CheckedCocoDataset`` and ``BF16OptimWrapper`` in the registries and applies
+``CheckedCocoDataset``, ``BF16OptimWrapper`` and
+``AutoPrecisionOptimWrapper`` in the registries and applies
 the project's fixes to mmdet 3.3 and mmengine 0.10.7 (``SSDHead.predict``;
 checkpoint loading under torch >= 2.6; ``--cfg-options data_root=``
 reaching every dataset).
 """
 from .anchor_generator import M2DetAnchorGenerator
-from .bf16_optim_wrapper import BF16OptimWrapper
+from .channels_last_hook import ChannelsLastHook
 from .checkpoint import allow_mmengine_checkpoints
 from .coco_dataset import CheckedCocoDataset
 from .cpu_distributed import enable_cpu_distributed
@@ -17,6 +18,8 @@ from .ffm import FFMv1, FFMv2
 from .invalid_loss_hook import StopOnInvalidLossHook
 from .m2det_head import M2DetHead
 from .mlfpn import MLFPN
+from .optim_wrappers import (BF16OptimWrapper,
+                             build_auto_precision_optim_wrapper)
 from .resume import resume_from_complete_checkpoints
 from .sfam import SFAM
 from .ssd_head_fix import fix_ssd_head_predict
@@ -32,7 +35,8 @@ follow_data_root_option()
 resume_from_complete_checkpoints()
 
 __all__ = [
-    'BF16OptimWrapper', 'CheckedCocoDataset', 'FFMv1', 'FFMv2',
+    'BF16OptimWrapper', 'build_auto_precision_optim_wrapper',
+    'ChannelsLastHook', 'CheckedCocoDataset', 'FFMv1', 'FFMv2',
     'M2DetAnchorGenerator', 'M2DetHead', 'MLFPN', 'SFAM',
     'StopOnInvalidLossHook', 'TUM',
     'allow_mmengine_checkpoints', 'fix_ssd_head_predict',

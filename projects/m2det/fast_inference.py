@@ -12,8 +12,6 @@ Post-processing (prior decoding, NMS) stays in float32.
 the graph) for another 1.7x in bfloat16 at about 20 s of compilation on the
 first image, and again for each new batch size.
 """
-from typing import Optional
-
 import torch
 from mmcv.cnn import fuse_conv_bn
 from mmdet.registry import HOOKS
@@ -21,24 +19,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch import nn
 
-DTYPES = dict(float32=torch.float32, bfloat16=torch.bfloat16)
-
-
-def default_dtype() -> str:
-    """``'bfloat16'`` where oneDNN runs bfloat16 convolutions on this CPU
-    (AVX-512 and newer), else ``'float32'``."""
-    return ('bfloat16' if torch.ops.mkldnn._is_mkldnn_bf16_supported() else
-            'float32')
-
-
-def resolve_dtype(dtype: str) -> str:
-    """``dtype`` checked, with ``'auto'`` replaced by :func:`default_dtype`."""
-    if dtype == 'auto':
-        dtype = default_dtype()
-    if dtype not in DTYPES:
-        raise ValueError(
-            f"dtype must be one of {[*DTYPES, 'auto']}, got {dtype!r}")
-    return dtype
+from .precision import DTYPES, resolve_dtype
 
 
 def optimize_for_inference(detector: nn.Module,
@@ -64,7 +45,8 @@ def optimize_for_inference(detector: nn.Module,
             ``bbox_head`` and ``extract_feat`` (mmdet's
             ``SingleStageDetector``).
         dtype (str): ``'bfloat16'``, ``'float32'`` or ``'auto'``
-            (bfloat16 where the CPU supports it, see :func:`default_dtype`).
+            (bfloat16 where the CPU runs it natively, see
+            :func:`projects.m2det.precision.default_dtype`).
             Defaults to ``'auto'``.
         channels_last (bool): Whether to use the channels-last memory
             format. Defaults to True.
