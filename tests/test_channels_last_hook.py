@@ -4,7 +4,6 @@ import copy
 from types import SimpleNamespace
 
 import torch
-from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmdet.utils import register_all_modules
@@ -18,10 +17,8 @@ register_all_modules()
 
 def loss_and_grads(model, packed):
     data = model.data_preprocessor(packed, True)
-    outs = model.bbox_head(model.neck(model.backbone(data['inputs'])))
-    gt, gt_ignore, metas = unpack_gt_instances(data['data_samples'])
     loss, _ = model.parse_losses(
-        model.bbox_head.loss_by_feat(*outs, gt, metas, gt_ignore))
+        model.loss(data['inputs'], data['data_samples']))
     loss.backward()
     return loss.detach(), [p.grad.clone() for p in model.parameters()]
 

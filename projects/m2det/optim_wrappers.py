@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
-from .precision import cpu_has_native_bfloat16, training_precision
+from .precision import default_dtype, training_precision
 
 # AmpOptimWrapper's own arguments, meaningless for the other wrappers
 _AMP_ONLY_ARGS = ('loss_scale', 'dtype', 'use_fsdp')
@@ -52,9 +52,7 @@ class BF16OptimWrapper(OptimWrapper):
         if _device_type(self.optimizer) != 'cpu':
             print_log('training precision: bfloat16 autocast', 'current')
             return
-        if native_bfloat16 is None:
-            native_bfloat16 = cpu_has_native_bfloat16()
-        if native_bfloat16:
+        if default_dtype(native_bfloat16) == 'bfloat16':
             print_log('training precision: bfloat16 autocast, this CPU has '
                       'native bfloat16', 'current')
         else:
