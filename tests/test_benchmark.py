@@ -12,7 +12,7 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
     image = sorted((demo_root / 'val').glob('*.jpg'))[0]
     out, png = tmp_path / 'bench.json', tmp_path / 'latency.png'
     proc = run_tool('tools/analysis_tools/benchmark_cpu.py', TINY_CONFIG,
-                    TINY_CONFIG, '--input-sizes', '0', '264', '--image',
+                    TINY_CONFIG, '--input-sizes', '0', '224', '--image',
                     image, '--batch', '1', '2', '--threads', '1',
                     '--warmup', '0', '--repeat', '1', '--rounds', '2',
                     '--peak-sizes', '256', '512', '--out', out, '--plot', png)
@@ -30,7 +30,7 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
     for dtype, best in by_library.items():
         assert peaks[dtype] == max(best.values())
     own, resized = report['results']
-    assert own['input_size'] == 192 and resized['input_size'] == 264
+    assert own['input_size'] == 160 and resized['input_size'] == 224
     for r in (own, resized):
         assert r['threads'] == 1 and r['mode'] == 'fp32'
         assert r['max_rel_error_vs_fp32'] is None
@@ -44,11 +44,11 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
         assert r['end_to_end_over_forward'] == (r['end_to_end_s'] /
                                                 r['forward_s']['1'])
         assert 'vs_official' not in r  # no official row to pair with
-    # the same model costs (264 / 192)^2 as much at 264, up to the edges of
+    # the same model costs (224 / 160)^2 as much at 224, up to the edges of
     # the odd-sized maps
     ratio = resized['gflops'] / own['gflops']
     assert 1.7 < ratio < 2.2
-    assert 'm2det_tiny.py | fp32 | 192 |' in proc.stdout
+    assert 'm2det_tiny.py | fp32 | 160 |' in proc.stdout
     assert png.stat().st_size > 10_000
     # the same table and plot again from the json alone, nothing measured
     again = run_tool('tools/analysis_tools/benchmark_cpu.py', out,

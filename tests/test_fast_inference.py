@@ -29,7 +29,7 @@ def head_outputs(model, x):
 @pytest.mark.parametrize('dtype, rtol', [('float32', 1e-4),
                                          ('bfloat16', 3e-2)])
 def test_outputs_agree_with_float32(detector, dtype, rtol):
-    x = torch.rand(2, 3, 192, 192) * 255
+    x = torch.rand(2, 3, 160, 160) * 255
     ref_cls, ref_box = head_outputs(detector, x)
     fast = optimize_for_inference(copy.deepcopy(detector), dtype)
     # every BN that follows a conv is folded away
@@ -46,7 +46,7 @@ def test_outputs_agree_with_float32(detector, dtype, rtol):
 
 def test_predictions_match_float32(detector):
     from mmdet.testing import demo_mm_inputs
-    packed = demo_mm_inputs(1, [[3, 192, 192]], num_classes=5)
+    packed = demo_mm_inputs(1, [[3, 160, 160]], num_classes=5)
     base = copy.deepcopy(detector)
     base.bbox_head.test_cfg.score_thr = 0.0
     data = base.data_preprocessor(packed, False)
@@ -76,7 +76,7 @@ def test_tools_test_fast_flag(demo_root, tmp_path):
 
 
 def test_compiled_outputs_agree_with_float32(detector):
-    x = torch.rand(1, 3, 192, 192) * 255
+    x = torch.rand(1, 3, 160, 160) * 255
     ref_cls, ref_box = head_outputs(detector, x)
     fast = optimize_for_inference(copy.deepcopy(detector), 'float32',
                                   compile=True)

@@ -18,9 +18,9 @@ def load(name):
     return Config.fromfile(REPO / 'configs' / name)
 
 
-def class_logits(probs, sizes=(24, 12, 6, 3, 1)):
-    """The head's class outputs at 192 (5 scales): ``probs``, of shape
-    (24, 24, priors per location, classes + 1), on the first level, all
+def class_logits(probs, sizes=(20, 10, 5, 3, 1)):
+    """The head's class outputs at 160 (5 scales): ``probs``, of shape
+    (20, 20, priors per location, classes + 1), on the first level, all
     background elsewhere."""
     logits = []
     for size in sizes:
@@ -41,11 +41,12 @@ def test_each_class_keeps_its_50_best_boxes_before_the_image_keeps_100():
     head.test_cfg.score_thr = 0.1  # the official threshold
     head.test_cfg.max_per_class = 50  # official; the demo config lifts it
     num_classes, num_priors = head.num_classes, head.num_base_priors[0]
-    # 192 input: 24x24 stride-8 cells; the min-size squares (15.36 px) of
-    # every other cell do not overlap, so NMS keeps all of them as they are
-    probs = torch.zeros(24, 24, num_priors, num_classes + 1)
+    # 160 input: 20x20 stride-8 cells; the min-size squares (12.8 px) of a
+    # checkerboard's cells overlap by IoU 0.08 at most, under soft-NMS's 0.3,
+    # so NMS keeps all of them as they are
+    probs = torch.zeros(20, 20, num_priors, num_classes + 1)
     probs[..., -1] = 1
-    cells = [(i, j) for i in range(0, 24, 2) for j in range(0, 24, 2)]
+    cells = [(i, j) for i in range(20) for j in range(20) if (i + j) % 2 == 0]
     expected = {0: [], 1: []}
 
     def score(cell, label, p):
@@ -62,7 +63,7 @@ def test_each_class_keeps_its_50_best_boxes_before_the_image_keeps_100():
     cls_scores = class_logits(probs)
     bbox_preds = [torch.zeros(1, num_priors * 4, *s.shape[2:])
                   for s in cls_scores]
-    meta = dict(img_shape=(192, 192), ori_shape=(192, 192),
+    meta = dict(img_shape=(160, 160), ori_shape=(160, 160),
                 scale_factor=(1., 1.))
 
     result = head.predict_by_feat(cls_scores, bbox_preds,
@@ -130,7 +131,7 @@ def test_the_documented_hard_nms_option_is_hard_nms():
 
 @pytest.mark.parametrize('name, sizes', [
     ('m2det_vgg16_320.py', (256, 320, 384)),
-    ('m2det_demo.py', (152, 192, 232)),
+    ('m2det_demo.py', (136, 160, 192)),
     ('m2det_vgg16_800_ms_test.py', (640, 800, 960, 1120, 1280)),
 ])
 def test_tta_resizes_to_squares_and_flips(name, sizes):

@@ -8,7 +8,6 @@ checkpoint loading under torch >= 2.6; ``--cfg-options data_root=``
 reaching every dataset).
 """
 from .anchor_generator import M2DetAnchorGenerator
-from .channels_last_hook import ChannelsLastHook
 from .checkpoint import allow_mmengine_checkpoints
 from .coco_dataset import CheckedCocoDataset
 from .cpu_distributed import enable_cpu_distributed
@@ -36,7 +35,7 @@ resume_from_complete_checkpoints()
 
 __all__ = [
     'BF16OptimWrapper', 'build_auto_precision_optim_wrapper',
-    'ChannelsLastHook', 'CheckedCocoDataset', 'FFMv1', 'FFMv2',
+    'CheckedCocoDataset', 'FFMv1', 'FFMv2',
     'M2DetAnchorGenerator', 'M2DetHead', 'MLFPN', 'SFAM',
     'StopOnInvalidLossHook', 'TUM',
     'allow_mmengine_checkpoints', 'fix_ssd_head_predict',
