@@ -8,7 +8,7 @@ _base_ = [
     '_base_/models/m2det_vgg16.py', '_base_/datasets/demo_detection.py',
     '_base_/default_runtime.py'
 ]
-input_size = 160  # as the demo dataset's img_scale
+input_size = _base_.img_scale[0]  # the demo dataset's square input
 base_channels = 16
 planes = 64
 num_levels = 2
@@ -39,7 +39,8 @@ model = dict(
         in_channels=(planes * num_levels, ) * num_scales,
         anchor_generator=dict(
             input_size=input_size,
-            strides=(8, 16, 32, 53, 160),  # pyramid 20, 10, 5, 3, 1
+            # pyramid 20, 10, 5, 3, 1 at 160
+            strides=(8, 16, 32, round(input_size / 3), input_size),
             size_ratios=(0.08, 0.2, 0.37, 0.54, 0.71, 0.88))),
     # priors match a box from IoU 0.35, not the official 0.5: 11.9 positives
     # per demo box instead of 2.6, more signal per image for a short run
@@ -50,7 +51,7 @@ model = dict(
     # image, and with 5 classes the cap cuts into them (0.097 mAP, not 0.117)
     test_cfg=dict(score_thr=0.02, max_per_class=-1))
 
-train_dataloader = dict(batch_size=4, num_workers=1)
+train_dataloader = dict(batch_size=4)
 
 train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)

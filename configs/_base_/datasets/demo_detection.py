@@ -27,7 +27,7 @@ test_pipeline = [
     for t in _base_.test_pipeline
 ]
 train_dataloader = dict(
-    num_workers=2,
+    num_workers=1,  # 2 slowed a 2-core training step (0.93 s against 0.80)
     dataset=dict(
         data_root=data_root,
         metainfo=dict(classes=classes),
