@@ -50,8 +50,8 @@ from rich.progress import track  # noqa: E402
 
 # Importing the project registers M2Det's modules and lets torch >= 2.6
 # load the checkpoints mmengine writes.
-from projects.m2det.fast_inference import optimize_for_inference  # noqa: E402
-from projects.m2det.precision import default_dtype  # noqa: E402
+from projects.m2det.deploy.fast_inference import optimize_for_inference  # noqa: E402
+from projects.m2det.utils.precision import default_dtype  # noqa: E402
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv')
 # containers without a frame rate (some .avi and .mkv) report 0

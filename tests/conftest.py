@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from projects.m2det.demo_data import generate_demo_dataset
+from projects.m2det.datasets.demo_data import generate_demo_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / 'tests' / 'configs' / 'm2det_tiny.py'

@@ -9,9 +9,12 @@ folded into the convs, channels-last, bfloat16 where the CPU supports it
 default_hooks.fast_inference.dtype=float32`` keeps float32).
 ``--compile`` adds torch.compile to it (implies ``--fast``).
 """
+import os.path as osp
 import sys
 
-from _mmdet_tool import run_mmdet_tool
+# the repo root, where ``projects`` lives, from any working directory
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from projects.m2det.utils.mmdet_tools import run_mmdet_tool  # noqa: E402
 
 if __name__ == '__main__':
     options = []

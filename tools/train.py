@@ -7,11 +7,14 @@ asserts a GPU; without one (mmengine runs on the CPU), it selects the
 project's ``AutoPrecisionOptimWrapper`` instead: bfloat16 autocast where the
 CPU runs bfloat16 natively, float32 where it would only emulate it.
 """
+import os.path as osp
 import sys
 
 from mmengine.device import get_device
 
-from _mmdet_tool import run_mmdet_tool
+# the repo root, where ``projects`` lives, from any working directory
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from projects.m2det.utils.mmdet_tools import run_mmdet_tool  # noqa: E402
 
 if __name__ == '__main__':
     if '--amp' in sys.argv and get_device() == 'cpu':

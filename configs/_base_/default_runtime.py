@@ -1,6 +1,9 @@
 default_scope = 'mmdet'
-# registers MLFPN, the M2Det priors and the upstream fixes in mmdet's registries
-custom_imports = dict(imports=['projects.m2det'], allow_failed_imports=False)
+# the first registers M2Det's modules in mmdet's registries; the second
+# applies the fixes to mmdet 3.3 and mmengine 0.10.7 (docs/upstream_fixes.md)
+custom_imports = dict(
+    imports=['projects.m2det', 'projects.m2det.compat.apply_all'],
+    allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

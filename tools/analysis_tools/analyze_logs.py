@@ -7,8 +7,10 @@ arguments), for the json logs our runs write under <work_dir>/<time>/vis_data/.
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _mmdet_tool import run_mmdet_tool  # noqa: E402
+# the repo root, where ``projects`` lives, from any working directory
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from projects.m2det.utils.mmdet_tools import run_mmdet_tool  # noqa: E402
 
 if __name__ == '__main__':
     run_mmdet_tool('analysis_tools/analyze_logs.py')

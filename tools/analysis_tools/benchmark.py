@@ -15,8 +15,10 @@ import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _mmdet_tool import run_mmdet_tool  # noqa: E402
+# the repo root, where ``projects`` lives, from any working directory
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from projects.m2det.utils.mmdet_tools import run_mmdet_tool  # noqa: E402
 
 if __name__ == '__main__':
     # mmdet's own parser reads every argument; only --task matters here

@@ -227,8 +227,8 @@ def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
 def onnx_detector(model, size: int, threads: int, directory: str):
     """``model``'s network exported to ``directory`` and loaded in ONNX
     Runtime, with the config's pre- and post-processing."""
-    from projects.m2det.onnx_export import export_onnx
-    from projects.m2det.onnx_inference import OnnxDetector
+    from projects.m2det.deploy.onnx_export import export_onnx
+    from projects.m2det.deploy.onnx_detector import OnnxDetector
     path = osp.join(directory, 'model.onnx')
     export_onnx(model, path, (size, size))
     return OnnxDetector(path, model.cfg, threads)

@@ -6,7 +6,7 @@
 The graph takes the resized image (``(N, 3, H, W)`` float32, 0-255, in the
 config's channel order) and gives the head's raw outputs per level; box
 decoding and NMS run outside it, with the config's head
-(``projects.m2det.onnx_inference.OnnxDetector``). ``--verify`` runs both
+(``projects.m2det.deploy.onnx_detector.OnnxDetector``). ``--verify`` runs both
 PyTorch and ONNX Runtime on an image and fails unless the raw outputs agree
 to ``--rtol`` of their largest magnitude, the class scores (softmax) to
 ``--rtol`` absolute, and the final detections match.
@@ -22,7 +22,7 @@ from mmengine.config import DictAction
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO_ROOT)
 
-from projects.m2det.onnx_export import export_onnx, graph_input_size  # noqa
+from projects.m2det.deploy import export_onnx, graph_input_size  # noqa
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,7 +58,7 @@ def verify(model, onnx_file: str, image: str, rtol: float) -> bool:
     """Compare raw outputs and detections of PyTorch and ONNX Runtime."""
     from mmdet.apis import inference_detector
 
-    from projects.m2det.onnx_inference import OnnxDetector
+    from projects.m2det.deploy.onnx_detector import OnnxDetector
     onnx_detector = OnnxDetector(onnx_file, model.cfg)
     data = onnx_detector._pipeline(False)(dict(img_path=image, img_id=0))
     batch = data['inputs'][None].float()  # (1, 3, H, W)

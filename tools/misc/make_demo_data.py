@@ -13,7 +13,7 @@ from pathlib import Path
 # Run from a checkout without installing the project.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from projects.m2det.demo_data import generate_demo_dataset  # noqa: E402
+from projects.m2det.datasets import generate_demo_dataset  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,11 +1,13 @@
 """Run the official M2Det on synthetic weights to make test reference data.
 
 Builds the official VGG16-320 M2Det (github.com/VDIGPKU/M2Det) in its 'test'
-phase from a checkout outside this repository, loads the seeded weights of
-``tests/official_reference.py``, runs the fixed input and decodes with the
-official ``PriorBox`` and ``Detect``. The JSON it writes is what
-``tests/test_official_weights.py`` compares this project's converted model
-with; the official code itself is not needed by the test.
+phase from a checkout outside this repository
+(:mod:`projects.m2det.converters.official_network`), loads the seeded weights
+of :mod:`projects.m2det.converters.official_reference`, runs the fixed input
+and decodes with the official ``PriorBox`` and ``Detect``. The JSON it writes
+is what ``tests/test_converters/test_official_weights.py`` compares this
+project's converted model with; the official code itself is not needed by
+the test.
 
 Example:
     git clone https://github.com/VDIGPKU/M2Det /tmp/official_m2det
@@ -15,34 +17,22 @@ Example:
         --resnet-key-list tests/data/official_state_dict_m2det320_resnet101.txt
 """
 import argparse
-import importlib.util
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / 'tests'))
+TEST_DATA = REPO / 'tests' / 'data'
+sys.path.insert(0, str(REPO))
 
-import official_reference as ref  # noqa: E402
-
-# m2det320_vgg.py of the official code, which its loader reads with mmcv 0.x
-M2DET_CONFIG = dict(
-    backbone='vgg16',
-    net_family='vgg',
-    base_out=[22, 34],
-    planes=256,
-    num_levels=8,
-    num_scales=6,
-    sfam=False,
-    smooth=True,
-    num_classes=81)
-INPUT_SIZE = 320
-STEP_PATTERN = [8, 16, 32, 64, 107, 320]
-SIZE_PATTERN = [0.08, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05]
+from projects.m2det.converters import official_reference as ref  # noqa: E402
+from projects.m2det.converters.official_network import (  # noqa: E402
+    INPUT_SIZE, VGG_CONFIG, SIZE_PATTERN, STEP_PATTERN,
+    import_official)
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,7 +42,9 @@ def parse_args() -> argparse.Namespace:
         '--official-repo', type=Path, required=True,
         help='checkout of github.com/VDIGPKU/M2Det (outside this repo)')
     parser.add_argument(
-        '--out', type=Path, default=ref.REFERENCE, help='JSON to write')
+        '--out', type=Path,
+        default=TEST_DATA / 'm2det320_vgg_official_reference.json',
+        help='JSON to write')
     parser.add_argument(
         '--resnet-key-list', type=Path,
         help='also write the keys and shapes of the official ResNet-101 '
@@ -60,41 +52,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def import_official(root: Path) -> types.SimpleNamespace:
-    """Import the official model, prior box and decoder from ``root``.
-
-    Only the model's own files are imported. ``torchvision`` (imported but
-    unused by ``m2det.py``) and ``utils.core`` (which pulls in the data
-    pipeline, compiled NMS and ``termcolor``, for a logging helper) are
-    replaced by stubs; ``data/anchors.py`` is loaded on its own because
-    ``data/__init__.py`` imports the datasets.
-    """
-    sys.path.insert(0, str(root))
-    torchvision = types.ModuleType('torchvision')
-    torchvision.transforms = types.ModuleType('torchvision.transforms')
-    torchvision.models = types.ModuleType('torchvision.models')
-    core = types.ModuleType('utils.core')
-    core.print_info = lambda *args, **kwargs: None
-    sys.modules.update({
-        'torchvision': torchvision,
-        'torchvision.transforms': torchvision.transforms,
-        'torchvision.models': torchvision.models,
-        'utils.core': core,
-    })
-    spec = importlib.util.spec_from_file_location('official_anchors',
-                                                  root / 'data' / 'anchors.py')
-    anchors = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(anchors)
-
-    import m2det
-    from layers import resnet
-    from layers.functions import Detect, PriorBox
-    return types.SimpleNamespace(
-        build_net=m2det.build_net, Detect=Detect, PriorBox=PriorBox,
-        mk_anchors=anchors.mk_anchors, resnet=resnet)
-
-
-def write_resnet_key_list(official: types.SimpleNamespace,
+def write_resnet_key_list(official: SimpleNamespace,
                           path: Path) -> None:
     """Write ``key (shape)`` lines of the official ResNet-101 M2Det-320.
 
@@ -105,7 +63,8 @@ def write_resnet_key_list(official: types.SimpleNamespace,
     resnet101 = official.resnet.resnet101
     official.resnet.resnet101 = lambda pretrained: resnet101(False)
     config = dict(
-        M2DET_CONFIG, backbone='resnet101', net_family='res', base_out=[2, 4])
+        VGG_CONFIG, backbone='resnet101', net_family='res',
+        base_out=[2, 4])
     net = official.build_net('test', INPUT_SIZE, config)
     path.write_text(''.join(f'{k} {tuple(v.shape)}\n'
                             for k, v in net.state_dict().items()))
@@ -122,8 +81,9 @@ def main() -> None:
                          capture_output=True, text=True)
     commit = git.stdout.strip() if git.returncode == 0 else 'unknown'
 
-    net = official.build_net('test', INPUT_SIZE, M2DET_CONFIG)
-    net.load_state_dict(ref.make_official_state_dict(), strict=True)
+    net = official.build_net('test', INPUT_SIZE, VGG_CONFIG)
+    net.load_state_dict(ref.make_official_state_dict(
+        TEST_DATA / 'official_state_dict_m2det320_vgg.txt'), strict=True)
     net.eval()
     # the MLFPN outputs (after SFAM and Norm) are the inputs of the loc convs
     level_sums, conf_sums = [], []
@@ -139,7 +99,8 @@ def main() -> None:
         anchor_cfg = official.mk_anchors(INPUT_SIZE, INPUT_SIZE,
                                          SIZE_PATTERN, STEP_PATTERN)
         priors = official.PriorBox(anchor_cfg).forward()  # (P, 4) cxcywh
-        detect = official.Detect(M2DET_CONFIG['num_classes'], 0, anchor_cfg)
+        detect = official.Detect(VGG_CONFIG['num_classes'], 0,
+                                 anchor_cfg)
         boxes, _ = detect.forward((loc, scores), priors)
     boxes = boxes[0] * INPUT_SIZE  # normalised x1y1x2y2 -> pixels
     # the priors in pixels as x1y1x2y2, to check the anchor order
@@ -150,8 +111,8 @@ def main() -> None:
     num_priors = priors.shape[0]
     samples = ref.sample_prior_indices(num_priors)
     gen = torch.Generator().manual_seed(ref.SAMPLE_SEED)
-    classes = torch.randint(0, M2DET_CONFIG['num_classes'], (len(samples), ),
-                            generator=gen).tolist()
+    classes = torch.randint(0, VGG_CONFIG['num_classes'],
+                            (len(samples), ), generator=gen).tolist()
     reference = dict(
         recipe=dict(
             ref.RECIPE,
@@ -159,7 +120,7 @@ def main() -> None:
             official_repo='https://github.com/VDIGPKU/M2Det',
             official_commit=commit,
             official_config=dict(
-                M2DET_CONFIG, input_size=INPUT_SIZE,
+                VGG_CONFIG, input_size=INPUT_SIZE,
                 step_pattern=STEP_PATTERN, size_pattern=SIZE_PATTERN),
             command='python tools/misc/make_official_reference.py '
             '--official-repo DIR --out tests/data/'

@@ -3,7 +3,8 @@
 The official code (github.com/VDIGPKU/M2Det) saves the plain state dict of
 its model (possibly with DataParallel's ``module.`` prefix); this tool maps
 it to the detector of ``configs/m2det_*.py`` (see
-``projects/m2det/official_weights.py``) and saves an mmengine checkpoint::
+:mod:`projects.m2det.converters.official_weights`) and saves an mmengine
+checkpoint::
 
     python tools/model_converters/m2det_to_mmdet.py \\
         m2det512_vgg.pth checkpoints/m2det512_vgg_mmdet.pth \\
@@ -27,7 +28,7 @@ from mmengine.registry import init_default_scope
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import projects.m2det  # noqa: E402,F401 (registers MLFPN and the priors)
-from projects.m2det.official_weights import (  # noqa: E402
+from projects.m2det.converters import (  # noqa: E402
     check_against_model, convert_official_state_dict, num_classes_of)
 
 

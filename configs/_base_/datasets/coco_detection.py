@@ -7,7 +7,7 @@ img_scale = (320, 320)  # the square network input; the model sets its priors fo
 backend_args = None
 
 # the official augmentation (data_augment.py), in its order and with its
-# values; projects/m2det/transforms.py says where each differs from mmdet's
+# values; projects/m2det/datasets/transforms/transforms.py says where each differs from mmdet's
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
