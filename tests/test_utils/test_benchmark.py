@@ -1,11 +1,14 @@
 """The CPU benchmark tool measures what it says (no timing thresholds:
 speed figures live in docs/benchmarks.md)."""
 import json
-import runpy
 
-import pytest
+import torch
 
-from conftest import REPO, TINY_CONFIG, run_tool
+from conftest import TINY_CONFIG, run_tool
+from projects.m2det.utils import benchmark
+from projects.m2det.utils.benchmark_report import (_vs_official,
+                                                   compare_with_official,
+                                                   config_modes, merge_rounds)
 
 
 def test_benchmark_reports_every_figure(demo_root, tmp_path):
@@ -92,14 +95,53 @@ def test_benchmark_rejects_mismatched_lists(tmp_path):
     assert 'official:SIZE entries need --official-repo' in proc.stderr
 
 
-@pytest.fixture(scope='module')
-def tool():
-    """The benchmark tool's functions, imported from its file."""
-    return runpy.run_path(
-        str(REPO / 'tools' / 'analysis_tools' / 'benchmark_cpu.py'))
+def test_median_seconds_times_only_the_repeats(monkeypatch):
+    clock = [0.0]
+    # two untimed warm-up calls, then three timed ones
+    durations = iter([5.0, 5.0, 3.0, 1.0, 2.0])
+
+    def fn():
+        clock[0] += next(durations)
+
+    monkeypatch.setattr(benchmark.time, 'perf_counter', lambda: clock[0])
+    assert benchmark.median_seconds(fn, warmup=2, repeat=3) == 2.0
+    assert next(durations, None) is None
 
 
-def test_rows_are_paired_with_the_official_row_of_their_size(tool):
+def test_relative_error_is_relative_to_the_largest_reference():
+    out, ref = torch.tensor([1., -3., 0.5]), torch.tensor([1., -4., 0.])
+    # the largest difference (1) over the largest reference (4), not the
+    # largest element-wise ratio (0.5 / 0)
+    assert benchmark.relative_error(out, ref) == 1 / 4
+    assert [benchmark.precision(m) for m in benchmark.MODES] == [
+        'float32', 'bfloat16', 'float32', 'bfloat16', 'float32', 'float32'
+    ]
+
+
+def test_rounds_merge_into_their_median():
+    rounds = [
+        dict(config='a.py', gflops=10.0, forward_s={'1': 1.0, '8': 4.0},
+             end_to_end_s=1.5, peak_rss_mib=100.0),
+        dict(config='a.py', gflops=10.0, forward_s={'1': 3.0, '8': 8.0},
+             end_to_end_s=2.5, peak_rss_mib=120.0),
+        dict(config='a.py', gflops=10.0, forward_s={'1': 2.0, '8': 6.0},
+             end_to_end_s=2.0, peak_rss_mib=110.0),
+    ]
+    row = merge_rounds(rounds)
+    assert row['forward_s'] == {'1': 2.0, '8': 6.0}
+    assert row['throughput_img_s'] == {'1': 0.5, '8': 8 / 6.0}
+    assert row['end_to_end_s'] == 2.0 and row['end_to_end_over_forward'] == 1
+    assert row['forward_s_rounds'] == [1.0, 3.0, 2.0]
+    assert row['gflop_per_s'] == 5.0 and row['peak_rss_mib'] == 120.0
+    # the rounds themselves are left as they were
+    assert rounds[0]['forward_s'] == {'1': 1.0, '8': 4.0}
+    # the official network has no end-to-end time to relate
+    official = merge_rounds([dict(rounds[0], end_to_end_s=None)])
+    assert official['end_to_end_s'] is None
+    assert 'end_to_end_over_forward' not in official
+
+
+def test_rows_are_paired_with_the_official_row_of_their_size():
     rows = [
         dict(config='official M2Det-VGG16-320', input_size=320, params=7,
              forward_s_rounds=[1.0, 2.0, 1.0]),
@@ -111,15 +153,14 @@ def test_rows_are_paired_with_the_official_row_of_their_size(tool):
         dict(config='ssd320.py', input_size=320, params=3,
              forward_s_rounds=[0.5, 0.5, 0.5]),
     ]
-    tool['compare_with_official'](rows)
+    compare_with_official(rows)
     # round by round: 0.9 / 1, 1 / 2, 1.2 / 1
     assert rows[1]['vs_official'] == dict(median=0.9, min=0.5, max=1.2)
     assert not any('vs_official' in rows[i] for i in (0, 2, 3))
-    assert tool['_vs_official'](rows[1]) == '0.90x (0.50-1.20)'
+    assert _vs_official(rows[1]) == '0.90x (0.50-1.20)'
 
 
-def test_each_config_can_have_its_own_modes(tool):
-    config_modes = tool['config_modes']
+def test_each_config_can_have_its_own_modes():
     assert config_modes('a.py', ['fp32', 'onnx']) == [('a.py', 'fp32'),
                                                       ('a.py', 'onnx')]
     assert config_modes('mmdet::ssd/ssd300_coco.py@fp32,fast',

@@ -1,0 +1,395 @@
+"""What ``tools/analysis_tools/benchmark_cpu.py`` measures, and the worker
+that measures one config in its own process.
+
+The worker runs as ``python -m projects.m2det.utils.benchmark JOB``, where
+``JOB`` is the json of the arguments of :func:`measure`; it prints the
+figures as json on its last line of output. One process per config keeps
+its peak memory its own. :mod:`.benchmark_report` starts the workers and
+merges their rounds.
+"""
+import json
+import os.path as osp
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+
+# optimize_for_inference arguments of each mode; 'fp32' is the model as
+# built, 'onnx' the network exported and run by ONNX Runtime (float32)
+FAST_MODES = {
+    'fast': dict(dtype='bfloat16'),
+    'fast-fp32': dict(dtype='float32'),
+    'compile': dict(dtype='bfloat16', compile=True),
+    'compile-fp32': dict(dtype='float32', compile=True),
+}
+MODES = ['fp32', *FAST_MODES, 'onnx']
+
+
+def median_seconds(fn: Callable[[], object], warmup: int,
+                   repeat: int) -> float:
+    """Median wall time of ``fn()`` over ``repeat`` calls after ``warmup``.
+
+    Args:
+        fn (Callable): The function to time, called without arguments.
+        warmup (int): Untimed calls first.
+        repeat (int): Timed calls.
+
+    Returns:
+        float: The median time of one call, in seconds.
+    """
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _fastest(fn: Callable[[], object], repeat: int) -> float:
+    """The shortest of ``repeat`` timed calls of ``fn``, after one more."""
+    fn()
+    return min(median_seconds(fn, 0, 1) for _ in range(repeat))
+
+
+def _onnxruntime_matmul(size: int, threads: int) -> Callable[[], object]:
+    """A ``size``-square float32 MatMul in ONNX Runtime."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+    b = numpy_helper.from_array(
+        np.random.rand(size, size).astype(np.float32), 'b')
+    graph = helper.make_graph(
+        [helper.make_node('MatMul', ['a', 'b'], ['c'])], 'matmul',
+        [helper.make_tensor_value_info('a', TensorProto.FLOAT, [size, size])],
+        [helper.make_tensor_value_info('c', TensorProto.FLOAT, [size, size])],
+        [b])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(
+        helper.make_model(graph).SerializeToString(), options,
+        providers=['CPUExecutionProvider'])
+    a = np.random.rand(size, size).astype(np.float32)
+    return lambda: session.run(None, {'a': a})
+
+
+def matmul_gflops(dtype: torch.dtype,
+                  sizes: Sequence[int] = (1024, 2048, 4096),
+                  repeat: int = 5) -> Dict[str, float]:
+    """The machine's matrix-multiply limit in ``dtype``, per library.
+
+    Each library multiplies square matrices of every size; its figure is
+    its best GFLOP/s, each size timed as the fastest of ``repeat`` calls.
+    The libraries: ``torch.mm`` (MKL for float32, oneDNN for bfloat16), a
+    1x1 convolution in oneDNN (a matrix multiply of the pixels by the
+    weights, the kernel family the networks' convolutions run on) and, for
+    float32, ONNX Runtime. They differ by CPU: on AMD, MKL's float32 path
+    is about 25 % below oneDNN's. The limit is the best of them.
+
+    Args:
+        dtype (torch.dtype): ``torch.float32`` or ``torch.bfloat16``.
+        sizes (Sequence[int]): Sides of the square matrices.
+            Defaults to (1024, 2048, 4096).
+        repeat (int): Timed calls per size and library. Defaults to 5.
+
+    Returns:
+        dict[str, float]: The best GFLOP/s of every library, on torch's
+        current number of threads.
+    """
+    threads = torch.get_num_threads()
+    best = {}
+    for size in sizes:
+        a = torch.randn(size, size).to(dtype)
+        b = torch.randn(size, size).to(dtype)
+        conv = torch.nn.Conv2d(size, size, 1, bias=False).to(dtype)
+        conv = conv.to(memory_format=torch.channels_last)
+        # (1, size, 64, 64): a (4096, size) x (size, size) product
+        pixels = torch.randn(1, size, 64, 64).to(dtype).contiguous(
+            memory_format=torch.channels_last)
+        candidates = {
+            'torch.mm': (lambda: torch.mm(a, b), 2 * size**3),
+            'onednn_conv1x1': (lambda: conv(pixels), 2 * 4096 * size**2),
+        }
+        if dtype == torch.float32:
+            candidates['onnxruntime'] = (_onnxruntime_matmul(size, threads),
+                                         2 * size**3)
+        with torch.inference_mode():
+            for name, (fn, flops) in candidates.items():
+                gflops = flops / _fastest(fn, repeat) / 1e9
+                best[name] = max(best.get(name, 0.0), gflops)
+    return best
+
+
+def input_size(cfg, size: int = 0) -> int:
+    """The square input side a config tests at.
+
+    Args:
+        cfg (Config): The config; its test Resize becomes ``size`` x
+            ``size`` (without keeping the ratio) if ``size`` is non-zero.
+        size (int): The side to test at; 0 keeps the config's. Defaults
+            to 0.
+
+    Returns:
+        int: ``size``, or the longer side of the config's test scale.
+    """
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if 'scale' in step:
+            if size:
+                step.update(scale=(size, size), keep_ratio=False)
+            return size or max(step['scale'])
+    raise ValueError('the test pipeline of the config has no Resize scale')
+
+
+def gflops_of(model: torch.nn.Module, size: int) -> float:
+    """GFLOPs (2 per multiply-accumulate counted by mmengine's analyzer) of
+    ``model`` on one ``size`` x ``size`` image."""
+    from mmengine.analysis import FlopAnalyzer
+    analyzer = FlopAnalyzer(model, (torch.rand(1, 3, size, size), ))
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    return 2 * analyzer.total() / 1e9
+
+
+def forward_seconds(forward: Callable, size: int, batches: List[int],
+                    warmup: int, repeat: int) -> Dict[int, float]:
+    """Median time of ``forward`` on random 0-255 pixels at each batch size.
+
+    Args:
+        forward (Callable): Takes an ``(N, 3, size, size)`` tensor.
+        size (int): The square input side.
+        batches (list[int]): The batch sizes N.
+        warmup (int): Untimed calls per batch size.
+        repeat (int): Timed calls per batch size.
+
+    Returns:
+        dict[int, float]: Seconds per call, by batch size.
+    """
+    times = {}
+    with torch.inference_mode():
+        for batch in batches:
+            x = torch.rand(batch, 3, size, size) * 255
+            times[batch] = median_seconds(lambda: forward(x), warmup, repeat)
+    return times
+
+
+def measure_official(size: int, official_repo: str, batches: List[int],
+                     warmup: int, repeat: int) -> dict:
+    """Forward figures of the official M2Det-VGG16 at ``size``.
+
+    Args:
+        size (int): The square input side.
+        official_repo (str): A checkout of the official M2Det, imported by
+            :func:`projects.m2det.converters.official_network.
+            import_official`.
+        batches (list[int]): The batch sizes to time.
+        warmup (int): Untimed calls per batch size.
+        repeat (int): Timed calls per batch size.
+
+    Returns:
+        dict: The figures of :func:`measure_config`; no end-to-end time and
+        no error, since the official code has no test pipeline here.
+    """
+    from pathlib import Path
+
+    from ..converters.official_network import VGG_CONFIG, import_official
+    official = import_official(Path(official_repo).resolve())
+    net = official.build_net('test', size, VGG_CONFIG).eval()
+    # the official BGR mean, subtracted as in our forward
+    mean = torch.tensor([104., 117., 123.]).view(1, 3, 1, 1)
+    forward = forward_seconds(lambda x: net(x - mean), size, batches, warmup,
+                              repeat)
+    return dict(
+        config=f'official M2Det-VGG16-{size}',
+        mode='fp32',
+        precision='float32',
+        input_size=size,
+        params=sum(p.numel() for p in net.parameters()),
+        threads=torch.get_num_threads(),
+        gflops=gflops_of(net, size),
+        forward_s=forward,
+        throughput_img_s={b: b / s for b, s in forward.items()},
+        end_to_end_s=None,
+        max_rel_error_vs_fp32=None)
+
+
+def precision(mode: str) -> str:
+    """The dtype a mode (one of :data:`MODES`) computes in, for its
+    fraction of peak."""
+    return FAST_MODES.get(mode, {}).get('dtype', 'float32')
+
+
+def network_outputs(forward: Callable, x: torch.Tensor) -> torch.Tensor:
+    """The head's raw outputs ``forward(x)``, flattened into one vector."""
+    with torch.inference_mode():
+        outputs = forward(x)
+    return torch.cat([torch.as_tensor(o).flatten() for o in outputs])
+
+
+def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
+    """Largest absolute difference of ``out`` from ``ref`` relative to the
+    largest magnitude in ``ref``."""
+    return ((out - ref).abs().max() / ref.abs().max()).item()
+
+
+def onnx_detector(model: torch.nn.Module, size: int, threads: int,
+                  directory: str):
+    """``model``'s network exported and loaded in ONNX Runtime.
+
+    Args:
+        model (nn.Module): A detector with its config as ``model.cfg``.
+        size (int): The square input side of the exported graph.
+        threads (int): ONNX Runtime's intra-op threads.
+        directory (str): Where to write ``model.onnx``.
+
+    Returns:
+        OnnxDetector: The graph with the config's pre- and post-processing.
+    """
+    from ..deploy import OnnxDetector, export_onnx
+    path = osp.join(directory, 'model.onnx')
+    export_onnx(model, path, (size, size))
+    return OnnxDetector(path, model.cfg, threads)
+
+
+def measure_config(config: str, checkpoint: Optional[str], size: int,
+                   image: str, batches: List[int], warmup: int, repeat: int,
+                   mode: str) -> dict:
+    """All figures of one config in one mode.
+
+    Args:
+        config (str): A config file, or ``mmdet::PATH`` for mmdet's own.
+        checkpoint (str, optional): Weights to load; None: random ones.
+        size (int): The square input side; 0: the config's own.
+        image (str): The image file of the end-to-end latency.
+        batches (list[int]): The batch sizes of the forward latency.
+        warmup (int): Untimed calls before every timing.
+        repeat (int): Timed calls of every timing (their median counts).
+        mode (str): One of :data:`MODES`.
+
+    Returns:
+        dict: The config's path, mode, precision, input size, parameter
+        count, threads, GFLOPs, forward seconds and throughput by batch
+        size, end-to-end seconds and the largest relative error of the
+        head's outputs against the float32 model (None in fp32).
+    """
+    from mmcv.transforms import Compose
+    from mmdet.apis import inference_detector, init_detector
+    from mmdet.utils import get_test_pipeline_cfg
+    from mmengine.config import Config
+
+    from ..compat import apply_fixes
+
+    # our configs apply the fixes through custom_imports, mmdet's do not
+    # (their SSDHead.predict fails without them)
+    apply_fixes()
+    if config.startswith('mmdet::'):
+        # mmdet's own configs, as `_base_` and mim name them
+        import mmdet
+        config = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
+                          config[len('mmdet::'):])
+    cfg = Config.fromfile(config)
+    size = input_size(cfg, size)
+    model = init_detector(cfg, checkpoint, device='cpu').eval()
+    flops = gflops_of(model, size)
+    params = sum(p.numel() for p in model.parameters())
+    # agreement with the float32 model on fixed random pixels
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(
+        0)) * 255
+    normalized = model.data_preprocessor(dict(inputs=x), False)['inputs']
+    reference = network_outputs(lambda x: sum(model._forward(x), []),
+                                normalized)
+    error = None
+    with tempfile.TemporaryDirectory() as directory:
+        if mode == 'onnx':
+            detector = onnx_detector(model, size, torch.get_num_threads(),
+                                     directory)
+            forward_fn = lambda x: detector.run(x.numpy())  # noqa: E731
+            error = relative_error(network_outputs(forward_fn, x), reference)
+            predict = detector
+        else:
+            if mode != 'fp32':
+                from ..deploy import optimize_for_inference
+                optimize_for_inference(model, **FAST_MODES[mode])
+                # compilation happens on the first call, never timed
+                warmup = max(warmup, 1)
+                error = relative_error(
+                    network_outputs(lambda x: sum(model._forward(x), []),
+                                    normalized), reference)
+
+            def forward_fn(x):
+                return model._forward(
+                    model.data_preprocessor(dict(inputs=x), False)['inputs'])
+
+            # built once, as mmdet's DetInferencer does; inference_detector
+            # would rebuild it for every image
+            pipeline = Compose(get_test_pipeline_cfg(cfg))
+
+            def predict(image):
+                return inference_detector(model, image, pipeline)
+
+        forward = forward_seconds(forward_fn, size, batches, warmup, repeat)
+        with torch.inference_mode():
+            end_to_end = median_seconds(lambda: predict(image), warmup,
+                                        repeat)
+    return dict(
+        config=config,
+        mode=mode,
+        precision=precision(mode),
+        input_size=size,
+        params=params,
+        threads=torch.get_num_threads(),
+        gflops=flops,
+        forward_s=forward,
+        throughput_img_s={b: b / s for b, s in forward.items()},
+        end_to_end_s=end_to_end,
+        max_rel_error_vs_fp32=error)
+
+
+def measure(config: str, checkpoint: Optional[str], size: int, mode: str,
+            image: str, batches: List[int], warmup: int, repeat: int,
+            threads: int, official_repo: Optional[str] = None) -> dict:
+    """The figures of one row, with the process's peak memory.
+
+    Meant for a fresh process (the worker), so that the peak is the row's.
+
+    Args:
+        config (str): As :func:`measure_config`, or ``official:SIZE`` for
+            :func:`measure_official`.
+        checkpoint (str, optional): Weights of the config; None: random.
+        size (int): The square input side; 0: the config's own.
+        mode (str): One of :data:`MODES`.
+        image (str): The image file of the end-to-end latency.
+        batches (list[int]): The batch sizes of the forward latency.
+        warmup (int): Untimed calls before every timing.
+        repeat (int): Timed calls of every timing.
+        threads (int): Torch's intra-op threads.
+        official_repo (str, optional): The official checkout, for
+            ``official:SIZE``. Defaults to None.
+
+    Returns:
+        dict: The figures, with ``peak_rss_mib`` added.
+    """
+    torch.set_num_threads(threads)
+    if config.startswith('official:'):
+        result = measure_official(int(config.split(':')[1]), official_repo,
+                                  batches, warmup, repeat)
+    else:
+        result = measure_config(config, checkpoint, size, image, batches,
+                                warmup, repeat, mode)
+    # ru_maxrss is in KiB on Linux
+    result['peak_rss_mib'] = resource.getrusage(
+        resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def main() -> None:
+    """The worker: measure the job given as json in ``sys.argv[1]``."""
+    print(json.dumps(measure(**json.loads(sys.argv[1]))))
+
+
+if __name__ == '__main__':
+    main()
