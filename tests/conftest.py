@@ -59,6 +59,17 @@ def build_eval_detector(config, score_thr=None):
     return model.eval()
 
 
+def load_mmengine_checkpoint(path) -> dict:
+    """A checkpoint mmengine wrote, read as mmengine's tools read it: through
+    its ``CheckpointLoader``, with the project's allowlist for torch >= 2.6
+    (:mod:`projects.m2det.compat.checkpoint_safe_globals`)."""
+    from mmengine.runner import CheckpointLoader
+
+    from projects.m2det.compat import apply_fixes
+    apply_fixes(['checkpoint_safe_globals'])
+    return CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+
+
 def read_scalars(work_dir: Path, run: int = -1) -> list:
     """The logged scalar records of a run in ``work_dir`` (default newest)."""
     runs = sorted(p for p in work_dir.iterdir() if p.is_dir()

@@ -12,8 +12,8 @@ from mmengine.config import Config
 from mmengine.runner import save_checkpoint
 
 from conftest import TINY_CONFIG, run_tool
-from projects.m2det.datasets.demo_data import DEMO_CLASSES
-from projects.m2det.utils.precision import default_dtype
+from projects.m2det.datasets import DEMO_CLASSES
+from projects.m2det.utils import default_dtype
 
 register_all_modules()
 

@@ -7,12 +7,13 @@ import sys
 
 import pytest
 import torch
+from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.model import convert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from mmdet.registry import MODELS
 
-from conftest import REPO, TINY_CONFIG, data_root_options, read_scalars
+from conftest import (REPO, TINY_CONFIG, data_root_options,
+                      load_mmengine_checkpoint, read_scalars)
 
 
 def free_port() -> int:
@@ -64,7 +65,7 @@ def test_rank_zero_writes_one_checkpoint_that_loads_strictly(dist_trained):
     work_dir, log = dist_trained
     assert sorted(p.name for p in work_dir.glob('*.pth')) == ['epoch_2.pth']
     assert log.count('Saving checkpoint at 2 epochs') == 1
-    ckpt = torch.load(work_dir / 'epoch_2.pth', map_location='cpu')
+    ckpt = load_mmengine_checkpoint(work_dir / 'epoch_2.pth')
     assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (2, 2)
     init_default_scope('mmdet')
     model = MODELS.build(Config.fromfile(TINY_CONFIG).model)

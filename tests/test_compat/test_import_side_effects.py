@@ -37,6 +37,8 @@ PROJECT_MODULES = [
     'projects.m2det.deploy', 'projects.m2det.converters',
     'projects.m2det.converters.official_network',
     'projects.m2det.converters.official_reference', 'projects.m2det.apis',
+    'projects.m2det.apis.inferencer', 'projects.m2det.utils.benchmark',
+    'projects.m2det.utils.benchmark_report',
     'projects.m2det.utils', 'projects.m2det.compat',
     *(f'projects.m2det.compat.{name}' for name in (
         'ssd_head_predict', 'checkpoint_safe_globals', 'cpu_distributed',

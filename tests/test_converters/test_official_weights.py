@@ -22,9 +22,9 @@ from mmengine.runner import load_checkpoint
 from conftest import REPO, run_tool
 from projects.m2det.converters import (OFFICIAL_ANCHOR_ORDER,
                                        check_against_model,
-                                       convert_official_state_dict,
-                                       permute_head_channels)
+                                       convert_official_state_dict)
 from projects.m2det.converters import official_reference as ref
+from projects.m2det.converters import permute_head_channels
 
 register_all_modules()
 

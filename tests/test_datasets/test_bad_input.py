@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from conftest import REPO, TINY_CONFIG, read_scalars, run_tool
-from projects.m2det.datasets.demo_data import DEMO_CLASSES
+from projects.m2det.datasets import DEMO_CLASSES
 
 register_all_modules()
 

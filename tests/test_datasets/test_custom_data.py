@@ -8,8 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import REPO, read_scalars, run_tool
-from projects.m2det.datasets.demo_data import DEMO_CLASSES
-
+from projects.m2det.datasets import DEMO_CLASSES
 
 CUSTOM_DATA_DOC = REPO / 'docs' / 'custom_data.md'
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from pycocotools.coco import COCO
 
-from projects.m2det.datasets.demo_data import DEMO_CLASSES, generate_demo_dataset
+from projects.m2det.datasets import DEMO_CLASSES, generate_demo_dataset
 
 SPLITS = ('train', 'val')
 

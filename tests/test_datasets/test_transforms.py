@@ -1,5 +1,6 @@
-"""The official M2Det training augmentation (projects/m2det/datasets/transforms/transforms.py) on
-real arrays, and the configured train pipeline on real demo images."""
+"""The official M2Det training augmentation
+(projects/m2det/datasets/transforms/transforms.py) on real arrays, and the
+configured train pipeline on real demo images."""
 import doctest
 
 import mmcv
@@ -14,10 +15,11 @@ from mmengine.config import Config
 
 import projects.m2det.datasets.transforms.transforms as m2det_transforms
 from conftest import REPO
-from projects.m2det.datasets.demo_data import DEMO_CLASSES
-from projects.m2det.datasets.transforms.transforms import (FilterSmallBoxes, M2DetExpand,
-                                       M2DetPhotoMetricDistortion,
-                                       M2DetRandomCrop, RandomInterpResize)
+from projects.m2det.datasets import DEMO_CLASSES
+from projects.m2det.datasets.transforms import (FilterSmallBoxes, M2DetExpand,
+                                                M2DetPhotoMetricDistortion,
+                                                M2DetRandomCrop,
+                                                RandomInterpResize)
 
 register_all_modules()
 

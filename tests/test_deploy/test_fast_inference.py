@@ -8,8 +8,8 @@ from mmdet.utils import register_all_modules
 from mmengine.config import Config
 
 from conftest import REPO, TINY_CONFIG, build_eval_detector, run_tool
-from projects.m2det.deploy.fast_inference import optimize_for_inference
-from projects.m2det.utils.precision import default_dtype
+from projects.m2det.deploy import optimize_for_inference
+from projects.m2det.utils import default_dtype
 
 register_all_modules()
 

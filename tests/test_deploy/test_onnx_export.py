@@ -10,9 +10,8 @@ from mmdet.utils import register_all_modules
 from mmengine.config import Config
 
 from conftest import TINY_CONFIG, build_eval_detector, run_tool
-from projects.m2det.deploy.onnx_export import (export_onnx, output_names,
-                                        graph_input_size)
-from projects.m2det.deploy.onnx_detector import OnnxDetector
+from projects.m2det.deploy import (OnnxDetector, export_onnx, graph_input_size,
+                                   output_names)
 
 register_all_modules()
 INPUT_SIZE = (160, 160)  # the tiny config's test size

@@ -6,7 +6,7 @@ import pytest
 from mmengine.config import Config
 
 from conftest import TINY_CONFIG, data_root_options, read_scalars, run_tool
-from projects.m2det.utils.precision import cpu_has_native_bfloat16
+from projects.m2det.utils import cpu_has_native_bfloat16
 
 
 @pytest.fixture(scope='module')

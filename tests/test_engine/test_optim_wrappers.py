@@ -8,8 +8,8 @@ import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 
-from projects.m2det.engine.optimizers.optim_wrappers import BF16OptimWrapper
-from projects.m2det.utils.precision import cpu_has_native_bfloat16
+from projects.m2det.engine import BF16OptimWrapper
+from projects.m2det.utils import cpu_has_native_bfloat16
 
 NO_NATIVE = 'training precision: float32, this CPU has no native bfloat16'
 NATIVE = 'training precision: bfloat16 autocast, this CPU has native bfloat16'

@@ -1,6 +1,5 @@
 """Runs that survive being killed, stop on a non-finite loss, and leave logs
 that TensorBoard and mmdet's analyze_logs.py read."""
-import json
 import os
 import signal
 import subprocess
@@ -9,7 +8,8 @@ import time
 
 import torch
 
-from conftest import REPO, TINY_CONFIG, read_scalars, run_tool
+from conftest import (REPO, TINY_CONFIG, load_mmengine_checkpoint,
+                      read_scalars, run_tool)
 
 # halve the learning rate after epochs 2 and 4, so that a resumed run shows
 # whether it restored the scheduler
@@ -41,7 +41,7 @@ def train_args(work_dir, demo_root, *extra, config_text=SCHEDULED_CONFIG):
 
 def loads(work_dir, epoch):
     try:
-        torch.load(work_dir / f'epoch_{epoch}.pth', map_location='cpu')
+        load_mmengine_checkpoint(work_dir / f'epoch_{epoch}.pth')
         return True
     except (FileNotFoundError, RuntimeError):
         return False
@@ -75,7 +75,7 @@ def test_killed_run_resumes_where_its_last_checkpoint_left_it(
         range(2 * resumed_from + 1, 13))
     for r in records:
         assert r['lr'] == lr_of_epoch(r['epoch'])
-    ckpt = torch.load(work_dir / 'epoch_6.pth', map_location='cpu')
+    ckpt = load_mmengine_checkpoint(work_dir / 'epoch_6.pth')
     assert ckpt['meta']['epoch'] == 6 and ckpt['meta']['iter'] == 12
     # AdamW counted every step since the first: its state was restored
     steps = {int(s['step']) for s in ckpt['optimizer']['state'].values()}
@@ -88,7 +88,8 @@ def write_checkpoint(path, epoch):
 
 def test_resume_skips_an_empty_last_checkpoint_and_a_truncated_file(
         tmp_path):
-    from projects.m2det.compat.resume_complete_checkpoint import find_resumable_checkpoint
+    from projects.m2det.compat.resume_complete_checkpoint import \
+        find_resumable_checkpoint
     for epoch in (1, 2, 10):
         write_checkpoint(tmp_path / f'epoch_{epoch}.pth', epoch)
     truncated = (tmp_path / 'epoch_10.pth').read_bytes()[:-30]

@@ -1,6 +1,6 @@
 import torch
 
-from projects.m2det.models.ffm import FFMv1, FFMv2
+from projects.m2det.models import FFMv1, FFMv2
 
 
 def test_ffm_v1_fuses_to_the_shallow_resolution():

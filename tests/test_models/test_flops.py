@@ -10,7 +10,7 @@ from mmengine.analysis import FlopAnalyzer
 from mmengine.config import Config
 
 from conftest import REPO, run_tool
-from projects.m2det.datasets.demo_data import DEMO_CLASSES
+from projects.m2det.datasets import DEMO_CLASSES
 
 register_all_modules()
 

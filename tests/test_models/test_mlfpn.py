@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from projects.m2det import MLFPN
-from projects.m2det.models.sfam import SFAM
+from projects.m2det.models import SFAM
 
 
 def count(module):

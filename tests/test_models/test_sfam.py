@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from projects.m2det.models.sfam import SFAM
+from projects.m2det.models import SFAM
 
 
 def test_shared_sfam_has_one_se_block():

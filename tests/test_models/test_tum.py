@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from projects.m2det.models.tum import (TUM, min_tum_input_size, tum_encoder_strides,
-                                tum_feature_sizes)
+from projects.m2det.models import (TUM, min_tum_input_size,
+                                   tum_encoder_strides, tum_feature_sizes)
 
 
 def test_encoder_strides_end_with_one_unpadded_stride_1_conv():

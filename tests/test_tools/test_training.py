@@ -9,7 +9,8 @@ import torch
 from mmdet.apis import inference_detector, init_detector
 from mmdet.structures import DetDataSample
 
-from conftest import REPO, TINY_CONFIG, data_root_options, read_scalars, run_tool
+from conftest import (REPO, TINY_CONFIG, data_root_options,
+                      load_mmengine_checkpoint, read_scalars, run_tool)
 
 
 @pytest.fixture(scope='module')
@@ -46,7 +47,7 @@ def test_resume_continues_the_iteration_count(trained, demo_root):
     # only the two new epochs ran, numbered after the first six
     assert [r['iter'] for r in records] == [13, 14, 15, 16]
     assert [r['epoch'] for r in records] == [7, 7, 8, 8]
-    ckpt = torch.load(trained / 'epoch_8.pth', map_location='cpu')
+    ckpt = load_mmengine_checkpoint(trained / 'epoch_8.pth')
     assert ckpt['meta']['epoch'] == 8 and ckpt['meta']['iter'] == 16
     assert ckpt['optimizer']['state'], 'optimizer state was not restored'
 
@@ -84,7 +85,8 @@ def test_inference_from_a_saved_checkpoint(trained, demo_root):
 
 
 def test_mmengine_checkpoints_need_the_fix_under_torch_2_6(trained):
-    """Without the project's allowlist, torch refuses mmengine's checkpoints."""
+    """Without the project's allowlist, torch refuses mmengine's checkpoints;
+    with it, mmengine's loader reads them."""
     ckpt = trained / 'epoch_6.pth'
     plain = subprocess.run(
         [sys.executable, '-c', f'import torch; torch.load({str(ckpt)!r})'],
@@ -92,8 +94,7 @@ def test_mmengine_checkpoints_need_the_fix_under_torch_2_6(trained):
     assert plain.returncode != 0
     assert 'Weights only load failed' in plain.stderr
     assert 'HistoryBuffer' in plain.stderr
-    # this process imported projects.m2det, which allows mmengine's types
-    assert torch.load(ckpt, map_location='cpu')['meta']['epoch'] == 6
+    assert load_mmengine_checkpoint(ckpt)['meta']['epoch'] == 6
 
 
 def run_mim(*args, cwd):
@@ -118,4 +119,3 @@ def test_mim_train_and_test_run_mmdets_own_tools(trained, demo_root,
                   tmp_path / 'test', '--cfg-options',
                   *data_root_options(demo_root), cwd=tmp_path)
     assert 'coco/bbox_mAP:' in log
-

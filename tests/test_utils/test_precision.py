@@ -3,8 +3,8 @@ training, for both answers of the CPU capability."""
 import pytest
 import torch
 
-from projects.m2det.utils.precision import (cpu_has_native_bfloat16, default_dtype,
-                                      resolve_dtype, training_precision)
+from projects.m2det.utils import (cpu_has_native_bfloat16, default_dtype,
+                                  resolve_dtype, training_precision)
 
 
 def test_this_cpu_is_asked_when_the_capability_is_not_given():

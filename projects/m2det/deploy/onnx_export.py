@@ -7,8 +7,8 @@ outputs are the head's raw outputs per pyramid level, ``cls_score_<i>``
 ``(N, A * (C + 1), H_i, W_i)`` and ``bbox_pred_<i>`` ``(N, A * 4, H_i, W_i)``.
 Prior generation, box decoding and NMS stay out of the graph: they run in
 Python through the head's own ``predict_by_feat``
-(:class:`projects.m2det.deploy.onnx_detector.OnnxDetector`), so ONNX and PyTorch
-share one post-processing.
+(:class:`projects.m2det.deploy.onnx_detector.OnnxDetector`), so ONNX and
+PyTorch share one post-processing.
 """
 from typing import List, Tuple
 
