@@ -1,4 +1,5 @@
-# M2Det VGG16 at 800: the official anchors for 800, the data at 800 and the
+# M2Det VGG16 at 800: the official anchors for 800 (configs/m2det800_vgg.py:
+# the size pattern starts at 0.04, 32 px), the data at 800 and the
 # official 9 images per GPU.
 _base_ = './m2det_vgg16_512.py'
 input_size = 800
@@ -9,7 +10,7 @@ model = dict(
         anchor_generator=dict(
             input_size=input_size,
             strides=(8, 16, 32, 62, 115, 160),
-            size_ratios=(0.08, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05))))
+            size_ratios=(0.04, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05))))
 
 train_pipeline = [
     dict(t, scale=img_scale) if 'scale' in t else t

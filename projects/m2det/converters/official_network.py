@@ -21,13 +21,17 @@ VGG_CONFIG = dict(
     sfam=False,
     smooth=True,
     num_classes=81)
+# m2det320_resnet101.py: the same but for its backbone
+RESNET101_CONFIG = dict(
+    VGG_CONFIG, backbone='resnet101', net_family='res', base_out=[2, 4])
 INPUT_SIZE = 320
 STEP_PATTERN = [8, 16, 32, 64, 107, 320]
 SIZE_PATTERN = [0.08, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05]
 
 
 def import_official(root: Path) -> types.SimpleNamespace:
-    """Import the official model, prior box and decoder from ``root``.
+    """Import the official model, prior box, decoder and training loss from
+    ``root``.
 
     Only the model's own files are imported. ``torchvision`` (imported but
     unused by ``m2det.py``) and ``utils.core`` (which pulls in the data
@@ -55,6 +59,13 @@ def import_official(root: Path) -> types.SimpleNamespace:
     import m2det
     from layers import resnet
     from layers.functions import Detect, PriorBox
+    from layers.modules import MultiBoxLoss
+    from utils.box_utils import match, point_form
+
+    # the ResNet backbones start an ImageNet download when built pretrained
+    resnet101 = resnet.resnet101
+    resnet.resnet101 = lambda pretrained: resnet101(False)
     return types.SimpleNamespace(
         build_net=m2det.build_net, Detect=Detect, PriorBox=PriorBox,
-        mk_anchors=anchors.mk_anchors, resnet=resnet)
+        MultiBoxLoss=MultiBoxLoss, match=match, point_form=point_form,
+        mk_anchors=anchors.mk_anchors)

@@ -1,12 +1,14 @@
-"""Synthetic official M2Det weights and input for the equivalence test.
+"""Synthetic official M2Det weights, input and training targets for the
+equivalence tests.
 
-Shared by ``tests/test_converters/test_official_weights.py`` and
+Shared by ``tests/test_converters/test_official_weights.py``,
+``tests/test_models/test_multibox_loss.py`` and
 ``tools/misc/make_official_reference.py``, which runs the official code on
-the same weights and input once to write
-``tests/data/m2det320_vgg_official_reference.json``. The key lists of the
-official checkpoints (``tests/data/official_state_dict_*.txt``) give the
-layout. Everything is drawn
-from seeded ``torch.Generator``s, so both sides rebuild identical tensors.
+the same weights, input and targets once to write the reference files in
+``tests/data/``. The key lists of the official checkpoints
+(``tests/data/official_state_dict_*.txt``) give the layout. Everything is
+drawn from seeded ``torch.Generator``s, so both sides rebuild identical
+tensors.
 
 The weights are random but scaled so that activations stay O(1) from the
 input pixels through VGG16, the 8 TUMs and the head: conv weights of std
@@ -16,7 +18,9 @@ He scaling makes the 8 chained TUMs grow activations by about 1e4, as their
 decoders add maps) and a small gain in the head, so that box deltas (|d| < 4)
 stay far inside the clamp of mmdet's ``DeltaXYWHBBoxCoder`` (|dw|, |dh| <=
 log(1000 / 16) after the 0.2 std); BatchNorm statistics and affine
-parameters are near the identity.
+parameters are near the identity. In ResNet-101 the last conv of every
+bottleneck has a small gain, so that the 33 residual additions do not grow
+the activations by orders of magnitude.
 """
 import math
 import re
@@ -37,6 +41,9 @@ INPUT_RANGE = (-120., 135.)
 CONV_GAINS = (
     # the first conv sees pixels of std ~74: bring its output back to O(1)
     (r'base\.0\.', math.sqrt(2) / 64),
+    (r'base\.conv1\.', math.sqrt(2) / 64),
+    # ResNet: each residual branch adds a little to what passes through
+    (r'base\.layer\d\.\d+\.conv3\.', 0.3),
     (r'base\.', math.sqrt(2)),
     # loc and conf: deltas and logits of std 0.1 to 1.5
     (r'(loc|conf)\.', 0.35),
@@ -136,3 +143,114 @@ def sample_prior_indices(num_priors: int, seed: int = SAMPLE_SEED,
     picked.update(range(6))
     picked.update(range(num_priors - 6, num_priors))
     return sorted(picked)
+
+
+# The training loss: seeded head outputs and ground truth for the official
+# MultiBoxLoss and our head's loss_by_feat, on the priors of VGG16-320.
+LOSS_SEED = 3
+# boxes per image of the batch
+LOSS_BOXES = (4, 7)
+LOSS_NUM_CLASSES = 81
+# IoU gaps below this could be closed by float32 rounding on either side
+IOU_MARGIN = 1e-4
+
+LOSS_RECIPE = dict(
+    seed=LOSS_SEED,
+    boxes_per_image=list(LOSS_BOXES),
+    box='centre uniform(0.15, 0.85); the first box of an image thin (long '
+    'side uniform(0.3, 0.6), short side uniform(0.02, 0.05) of the image, '
+    'either way up), the others with width and height uniform(0.03, 0.6); '
+    'clipped to the image; redrawn while ambiguous (iou_margin); label '
+    'uniform over 1..80 (official, 0 is the background)',
+    iou_margin=IOU_MARGIN,
+    loc='normal * 0.5, (N, P, 4)',
+    conf='normal, (N, P, 81), official class order')
+
+
+def box_iou(boxes: Tensor, priors: Tensor) -> Tensor:
+    """IoU of x1y1x2y2 ``boxes`` (G, 4) with ``priors`` (P, 4): (G, P)."""
+    low = torch.max(boxes[:, None, :2], priors[None, :, :2])
+    high = torch.min(boxes[:, None, 2:], priors[None, :, 2:])
+    inter = (high - low).clamp(min=0).prod(-1)
+    area = (boxes[:, 2:] - boxes[:, :2]).prod(-1)
+    prior_area = (priors[:, 2:] - priors[:, :2]).prod(-1)
+    return inter / (area[:, None] + prior_area[None] - inter)
+
+
+def is_unambiguous(boxes: Tensor, priors: Tensor,
+                   threshold: float = 0.5) -> bool:
+    """Whether matching ``boxes`` to ``priors`` has one answer that float32
+    rounding cannot change.
+
+    Every box's best prior (its forced match) leads the second best by
+    :data:`IOU_MARGIN` and is no other box's best; no IoU lies within the
+    margin of ``threshold``; every prior at or above it leads with one box.
+    Two same-shape priors inside one box have the same IoU in exact
+    arithmetic, and rounding then picks either.
+    """
+    ious = box_iou(boxes.double(), priors.double())
+    best = ious.topk(2, dim=1)
+    if (best.values[:, 0] - best.values[:, 1] < IOU_MARGIN).any():
+        return False
+    if len(set(best.indices[:, 0].tolist())) < len(boxes):
+        return False
+    if ((ious - threshold).abs() < IOU_MARGIN).any():
+        return False
+    if len(boxes) > 1:
+        by_prior = ious.topk(2, dim=0).values
+        positive = by_prior[0] >= threshold
+        if (by_prior[0] - by_prior[1] < IOU_MARGIN)[positive].any():
+            return False
+    return True
+
+
+def make_loss_targets(priors: Tensor,
+                      seed: int = LOSS_SEED) -> List[Tensor]:
+    """Ground truth of the loss test, in the official format.
+
+    Args:
+        priors (Tensor): The priors, x1y1x2y2 normalised by the input
+            size, (P, 4).
+        seed (int): Seed of the draws. Defaults to :data:`LOSS_SEED`.
+
+    Returns:
+        list[Tensor]: Per image, (G, 5): x1, y1, x2, y2 normalised, and the
+        official label (1..80).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    targets = []
+    for num_boxes in LOSS_BOXES:
+        boxes = torch.zeros(0, 4)
+        while len(boxes) < num_boxes:
+            centre = torch.rand(2, generator=gen) * 0.7 + 0.15
+            if len(boxes):
+                size = torch.rand(2, generator=gen) * 0.57 + 0.03
+            else:
+                # no prior shape fits it: its forced match is below 0.5
+                long, short = torch.rand(2, generator=gen) * torch.tensor(
+                    [0.3, 0.03]) + torch.tensor([0.3, 0.02])
+                upright = torch.rand(1, generator=gen).item() < 0.5
+                size = torch.stack([short, long] if upright else [long, short])
+            box = torch.cat([centre - size / 2, centre + size / 2]).clamp(0, 1)
+            if is_unambiguous(torch.cat([boxes, box[None]]), priors):
+                boxes = torch.cat([boxes, box[None]])
+        labels = torch.randint(1, LOSS_NUM_CLASSES, (num_boxes, 1),
+                               generator=gen)
+        targets.append(torch.cat([boxes, labels.float()], dim=1))
+    return targets
+
+
+def make_loss_outputs(num_priors: int,
+                      seed: int = LOSS_SEED) -> Tuple[Tensor, Tensor]:
+    """Head outputs of the loss test, in the official layout.
+
+    Returns:
+        tuple[Tensor, Tensor]: Box deltas (N, P, 4) and class logits
+        (N, P, 81), the background first.
+    """
+    gen = torch.Generator().manual_seed(seed + 1)
+    num_images = len(LOSS_BOXES)
+    loc = torch.randn(num_images, num_priors, 4, generator=gen) * 0.5
+    conf = torch.randn(num_images, num_priors, LOSS_NUM_CLASSES,
+                       generator=gen)
+    return loc, conf
