@@ -1,8 +1,10 @@
-"""Shared fixtures: a small demo dataset and runners for the project's tools."""
+"""Shared fixtures: demo datasets, runners for the tools, checkpoints."""
 import json
 import os
+import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,43 @@ def load_mmengine_checkpoint(path) -> dict:
     from projects.m2det.compat import apply_fixes
     apply_fixes(['checkpoint_safe_globals'])
     return CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+
+
+def to_voc(coco_root, voc_root):
+    """Write the demo data in the Pascal VOC layout: one xml per image."""
+    (voc_root / 'ImageSets' / 'Main').mkdir(parents=True)
+    for sub in ('Annotations', 'JPEGImages'):
+        (voc_root / sub).mkdir()
+    for split in ('train', 'val'):
+        data = json.loads(
+            (coco_root / 'annotations' / f'{split}.json').read_text())
+        names = {c['id']: c['name'] for c in data['categories']}
+        ids = []
+        for img in data['images']:
+            image_id = f"{split}_{img['file_name'].rsplit('.', 1)[0]}"
+            ids.append(image_id)
+            shutil.copy(coco_root / split / img['file_name'],
+                        voc_root / 'JPEGImages' / f'{image_id}.jpg')
+            root = ET.Element('annotation')
+            size = ET.SubElement(root, 'size')
+            for key in ('width', 'height'):
+                ET.SubElement(size, key).text = str(img[key])
+            ET.SubElement(size, 'depth').text = '3'
+            for ann in data['annotations']:
+                if ann['image_id'] != img['id']:
+                    continue
+                obj = ET.SubElement(root, 'object')
+                ET.SubElement(obj, 'name').text = names[ann['category_id']]
+                ET.SubElement(obj, 'difficult').text = '0'
+                box = ET.SubElement(obj, 'bndbox')
+                x, y, w, h = ann['bbox']
+                for key, value in zip(('xmin', 'ymin', 'xmax', 'ymax'),
+                                      (x, y, x + w, y + h)):
+                    ET.SubElement(box, key).text = str(round(value))
+            ET.ElementTree(root).write(
+                voc_root / 'Annotations' / f'{image_id}.xml')
+        (voc_root / 'ImageSets' / 'Main' / f'{split}.txt').write_text(
+            '\n'.join(ids) + '\n')
 
 
 def read_scalars(work_dir: Path, run: int = -1) -> list:

@@ -1,13 +1,10 @@
 """The two custom-data configs of ``docs/custom_data.md``, run as written on
 the demo data converted to COCO json (as it is) and to Pascal VOC xml."""
-import json
 import re
-import shutil
-import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import REPO, read_scalars, run_tool
+from conftest import REPO, read_scalars, run_tool, to_voc
 from projects.m2det.datasets import DEMO_CLASSES
 
 CUSTOM_DATA_DOC = REPO / 'docs' / 'custom_data.md'
@@ -19,43 +16,6 @@ def doc_configs():
     blocks = re.findall(r'```python\n(.*?)```', CUSTOM_DATA_DOC.read_text(),
                         re.S)
     return [b for b in blocks if b.startswith("_base_ = './m2det_demo.py'")]
-
-
-def to_voc(coco_root, voc_root):
-    """Write the demo data in the Pascal VOC layout: one xml per image."""
-    (voc_root / 'ImageSets' / 'Main').mkdir(parents=True)
-    for sub in ('Annotations', 'JPEGImages'):
-        (voc_root / sub).mkdir()
-    for split in ('train', 'val'):
-        data = json.loads(
-            (coco_root / 'annotations' / f'{split}.json').read_text())
-        names = {c['id']: c['name'] for c in data['categories']}
-        ids = []
-        for img in data['images']:
-            image_id = f"{split}_{img['file_name'].rsplit('.', 1)[0]}"
-            ids.append(image_id)
-            shutil.copy(coco_root / split / img['file_name'],
-                        voc_root / 'JPEGImages' / f'{image_id}.jpg')
-            root = ET.Element('annotation')
-            size = ET.SubElement(root, 'size')
-            for key in ('width', 'height'):
-                ET.SubElement(size, key).text = str(img[key])
-            ET.SubElement(size, 'depth').text = '3'
-            for ann in data['annotations']:
-                if ann['image_id'] != img['id']:
-                    continue
-                obj = ET.SubElement(root, 'object')
-                ET.SubElement(obj, 'name').text = names[ann['category_id']]
-                ET.SubElement(obj, 'difficult').text = '0'
-                box = ET.SubElement(obj, 'bndbox')
-                x, y, w, h = ann['bbox']
-                for key, value in zip(('xmin', 'ymin', 'xmax', 'ymax'),
-                                      (x, y, x + w, y + h)):
-                    ET.SubElement(box, key).text = str(round(value))
-            ET.ElementTree(root).write(
-                voc_root / 'Annotations' / f'{image_id}.xml')
-        (voc_root / 'ImageSets' / 'Main' / f'{split}.txt').write_text(
-            '\n'.join(ids) + '\n')
 
 
 def test_custom_data_doc_has_both_configs():
