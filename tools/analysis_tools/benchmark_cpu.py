@@ -17,7 +17,9 @@ memory is the config's own):
 
 Once per round it also measures the physical limit: the best GFLOP/s of
 float32 and bfloat16 matrix multiplies on the same threads, so every row
-shows its fraction of the peak in its own precision. Times are medians over
+shows its fraction of the peak in its own precision (a matrix size is left
+out where one multiply would take over a second, as in emulated
+bfloat16, so the probe takes seconds). Times are medians over
 ``--repeat`` runs after ``--warmup``; the thread count is set and reported.
 
 ``--rounds N`` measures every row N times, the rows interleaved (A, B, A,
@@ -81,15 +83,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--batch', type=int, nargs='+', default=[1, 8])
     parser.add_argument(
         '--modes', nargs='+', choices=MODES, default=['fp32'],
-        help='how to run each config: fp32 (as built), fast (BN folded, '
-        'channels-last, bfloat16), fast-fp32 (the same in float32), compile '
-        '/ compile-fp32 (fast with torch.compile), onnx (ONNX Runtime, '
-        'float32); official:SIZE runs fp32 only')
+        help='how to run each config: fp32 (as built), fast (what --fast '
+        'picks on this CPU: BN folded, channels-last, bfloat16 where the '
+        'CPU runs it natively, else float32), fast-fp32 / fast-bf16 (the '
+        'same in that precision), compile / compile-fp32 / compile-bf16 '
+        '(those with torch.compile), onnx (ONNX Runtime, float32); '
+        'official:SIZE runs fp32 only')
     parser.add_argument('--fast', action='store_true',
                         help='shorthand for --modes fp32 fast')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument(
-        '--peak-sizes', type=int, nargs='+', default=[1024, 2048, 4096],
+        '--peak-sizes', type=int, nargs='+', default=[256, 1024, 2048, 4096],
         help='square matrix sizes of the matmul limit')
     parser.add_argument(
         '--rounds', type=int, default=1,

@@ -18,14 +18,22 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
+from .precision import resolve_dtype
+
 # optimize_for_inference arguments of each mode; 'fp32' is the model as
-# built, 'onnx' the network exported and run by ONNX Runtime (float32)
+# built, 'onnx' the network exported and run by ONNX Runtime (float32).
+# 'fast' and 'compile' are what --fast and --compile pick on this CPU.
 FAST_MODES = {
-    'fast': dict(dtype='bfloat16'),
+    'fast': dict(dtype='auto'),
     'fast-fp32': dict(dtype='float32'),
-    'compile': dict(dtype='bfloat16', compile=True),
+    'fast-bf16': dict(dtype='bfloat16'),
+    'compile': dict(dtype='auto', compile=True),
     'compile-fp32': dict(dtype='float32', compile=True),
+    'compile-bf16': dict(dtype='bfloat16', compile=True),
 }
+# the limit probe skips matrix sizes whose one multiply would take longer
+# (emulated bfloat16 multiplies 4096-square matrices in 7 s or more)
+MAX_PROBE_CALL_S = 1.0
 MODES = ['fp32', *FAST_MODES, 'onnx']
 
 
@@ -78,9 +86,44 @@ def _onnxruntime_matmul(size: int, threads: int) -> Callable[[], object]:
     return lambda: session.run(None, {'a': a})
 
 
+def _matmul_probes(dtype: torch.dtype, threads: int) -> Dict[str, tuple]:
+    """Per library, a builder of its ``size``-square multiply and its flop
+    count."""
+
+    def mm(size):
+        a, b = (torch.randn(size, size).to(dtype) for _ in range(2))
+        return lambda: torch.mm(a, b)
+
+    def conv1x1(size):
+        conv = torch.nn.Conv2d(size, size, 1, bias=False).to(dtype)
+        conv = conv.to(memory_format=torch.channels_last)
+        # (1, size, 64, 64): a (4096, size) x (size, size) product
+        pixels = torch.randn(1, size, 64, 64).to(dtype).contiguous(
+            memory_format=torch.channels_last)
+        return lambda: conv(pixels)
+
+    probes = {
+        'torch.mm': (mm, lambda size: 2 * size**3),
+        'onednn_conv1x1': (conv1x1, lambda size: 2 * 4096 * size**2),
+    }
+    if dtype == torch.float32:
+        probes['onnxruntime'] = (
+            lambda size: _onnxruntime_matmul(size, threads),
+            lambda size: 2 * size**3)
+    return probes
+
+
+def probe_fits(flops: float, gflops: float,
+               max_call_s: float = MAX_PROBE_CALL_S) -> bool:
+    """Whether a multiply of ``flops`` at the ``gflops`` measured so far
+    takes at most ``max_call_s``."""
+    return flops / (gflops * 1e9) <= max_call_s
+
+
 def matmul_gflops(dtype: torch.dtype,
-                  sizes: Sequence[int] = (1024, 2048, 4096),
-                  repeat: int = 5) -> Dict[str, float]:
+                  sizes: Sequence[int] = (256, 1024, 2048, 4096),
+                  repeat: int = 5,
+                  max_call_s: float = MAX_PROBE_CALL_S) -> Dict[str, float]:
     """The machine's matrix-multiply limit in ``dtype``, per library.
 
     Each library multiplies square matrices of every size; its figure is
@@ -89,39 +132,35 @@ def matmul_gflops(dtype: torch.dtype,
     1x1 convolution in oneDNN (a matrix multiply of the pixels by the
     weights, the kernel family the networks' convolutions run on) and, for
     float32, ONNX Runtime. They differ by CPU: on AMD, MKL's float32 path
-    is about 25 % below oneDNN's. The limit is the best of them.
+    is about 25 % below oneDNN's. The limit is the best of them. Sizes are
+    taken smallest first; a library leaves a larger one out when, at the
+    rate its smaller ones gave, one multiply would take over
+    ``max_call_s``, so the probe takes seconds where a dtype is emulated.
 
     Args:
         dtype (torch.dtype): ``torch.float32`` or ``torch.bfloat16``.
         sizes (Sequence[int]): Sides of the square matrices.
-            Defaults to (1024, 2048, 4096).
+            Defaults to (256, 1024, 2048, 4096).
         repeat (int): Timed calls per size and library. Defaults to 5.
+        max_call_s (float): Longest predicted multiply of a size after the
+            first. Defaults to :data:`MAX_PROBE_CALL_S`.
 
     Returns:
         dict[str, float]: The best GFLOP/s of every library, on torch's
         current number of threads.
     """
-    threads = torch.get_num_threads()
     best = {}
-    for size in sizes:
-        a = torch.randn(size, size).to(dtype)
-        b = torch.randn(size, size).to(dtype)
-        conv = torch.nn.Conv2d(size, size, 1, bias=False).to(dtype)
-        conv = conv.to(memory_format=torch.channels_last)
-        # (1, size, 64, 64): a (4096, size) x (size, size) product
-        pixels = torch.randn(1, size, 64, 64).to(dtype).contiguous(
-            memory_format=torch.channels_last)
-        candidates = {
-            'torch.mm': (lambda: torch.mm(a, b), 2 * size**3),
-            'onednn_conv1x1': (lambda: conv(pixels), 2 * 4096 * size**2),
-        }
-        if dtype == torch.float32:
-            candidates['onnxruntime'] = (_onnxruntime_matmul(size, threads),
-                                         2 * size**3)
-        with torch.inference_mode():
-            for name, (fn, flops) in candidates.items():
-                gflops = flops / _fastest(fn, repeat) / 1e9
-                best[name] = max(best.get(name, 0.0), gflops)
+    probes = _matmul_probes(dtype, torch.get_num_threads())
+    for size in sorted(sizes):
+        for name, (build, flops_of) in probes.items():
+            flops = flops_of(size)
+            # each library at the rate its smaller sizes gave
+            if name in best and not probe_fits(flops, best[name],
+                                               max_call_s):
+                continue
+            with torch.inference_mode():
+                gflops = flops / _fastest(build(size), repeat) / 1e9
+            best[name] = max(best.get(name, 0.0), gflops)
     return best
 
 
@@ -218,9 +257,9 @@ def measure_official(size: int, official_repo: str, batches: List[int],
 
 
 def precision(mode: str) -> str:
-    """The dtype a mode (one of :data:`MODES`) computes in, for its
-    fraction of peak."""
-    return FAST_MODES.get(mode, {}).get('dtype', 'float32')
+    """The dtype a mode (one of :data:`MODES`) computes in on this CPU, for
+    its fraction of peak."""
+    return resolve_dtype(FAST_MODES.get(mode, {}).get('dtype', 'float32'))
 
 
 def network_outputs(forward: Callable, x: torch.Tensor) -> torch.Tensor:
