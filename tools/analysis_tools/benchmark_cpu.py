@@ -56,7 +56,7 @@ import sys
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO_ROOT)
 
-from projects.m2det.utils.benchmark import MODES  # noqa: E402
+from projects.m2det.utils.benchmark import MODES, PROBE_SIZES  # noqa: E402
 from projects.m2det.utils.benchmark_report import (  # noqa: E402
     config_modes, measure_rounds, plot, table)
 
@@ -93,7 +93,7 @@ def parse_args() -> argparse.Namespace:
                         help='shorthand for --modes fp32 fast')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument(
-        '--peak-sizes', type=int, nargs='+', default=[256, 1024, 2048, 4096],
+        '--peak-sizes', type=int, nargs='+', default=list(PROBE_SIZES),
         help='square matrix sizes of the matmul limit')
     parser.add_argument(
         '--rounds', type=int, default=1,

@@ -34,6 +34,8 @@ FAST_MODES = {
 # the limit probe skips matrix sizes whose one multiply would take longer
 # (emulated bfloat16 multiplies 4096-square matrices in 7 s or more)
 MAX_PROBE_CALL_S = 1.0
+# sides of the limit probe's square matrices, smallest first
+PROBE_SIZES = (256, 1024, 2048, 4096)
 MODES = ['fp32', *FAST_MODES, 'onnx']
 
 
@@ -121,7 +123,7 @@ def probe_fits(flops: float, gflops: float,
 
 
 def matmul_gflops(dtype: torch.dtype,
-                  sizes: Sequence[int] = (256, 1024, 2048, 4096),
+                  sizes: Sequence[int] = PROBE_SIZES,
                   repeat: int = 5,
                   max_call_s: float = MAX_PROBE_CALL_S) -> Dict[str, float]:
     """The machine's matrix-multiply limit in ``dtype``, per library.
@@ -140,7 +142,7 @@ def matmul_gflops(dtype: torch.dtype,
     Args:
         dtype (torch.dtype): ``torch.float32`` or ``torch.bfloat16``.
         sizes (Sequence[int]): Sides of the square matrices.
-            Defaults to (256, 1024, 2048, 4096).
+            Defaults to :data:`PROBE_SIZES`.
         repeat (int): Timed calls per size and library. Defaults to 5.
         max_call_s (float): Longest predicted multiply of a size after the
             first. Defaults to :data:`MAX_PROBE_CALL_S`.
