@@ -10,6 +10,13 @@ decoding and NMS run outside it, with the config's head
 PyTorch and ONNX Runtime on an image and fails unless the raw outputs agree
 to ``--rtol`` of their largest magnitude, the class scores (softmax) to
 ``--rtol`` absolute, and the final detections match.
+
+With ``--end2end`` the graph goes from image to detections: priors,
+decoding and hard NMS inside, outputs ``dets`` ``(N, K, 5)`` and ``labels``
+``(N, K)`` (``projects/m2det/deploy/onnx_end2end.py``; run it with
+``demo/onnx_demo.py``, which needs only numpy, OpenCV and ONNX Runtime).
+``--verify`` then compares its detections with ``inference_detector``'s
+under the same hard NMS.
 """
 import argparse
 import logging
@@ -22,7 +29,8 @@ from mmengine.config import DictAction
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO_ROOT)
 
-from projects.m2det.deploy import export_onnx, graph_input_size  # noqa
+from projects.m2det.deploy import (export_end2end, export_onnx,  # noqa
+                                   graph_input_size, graph_nms_iou)
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,6 +45,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--static-batch', action='store_true',
                         help='fix the batch size to 1')
     parser.add_argument('--opset', type=int, default=18)
+    parser.add_argument(
+        '--end2end', action='store_true',
+        help='one graph from image to dets and labels, NMS included')
+    parser.add_argument(
+        '--iou-thr', type=float,
+        help="--end2end: hard NMS IoU (default: the config's; 0.45 for "
+        'soft-NMS, which has no ONNX form)')
     parser.add_argument('--verify', metavar='IMAGE',
                         help='compare ONNX Runtime with PyTorch on IMAGE')
     parser.add_argument('--rtol', type=float, default=1e-4,
@@ -93,6 +108,43 @@ def verify(model, onnx_file: str, image: str, rtol: float) -> bool:
     return ok and same
 
 
+def hard_nms_model(model, iou_threshold: float):
+    """``model`` with the graph's hard NMS (offset 0) in place of its
+    ``test_cfg.nms`` (the head and the model share one ``test_cfg``)."""
+    model.bbox_head.test_cfg.nms = dict(type='nms',
+                                        iou_threshold=iou_threshold)
+    return model
+
+
+def verify_end2end(model, onnx_file: str, image: str, atol: float) -> bool:
+    """Compare the graph's detections with ``inference_detector``'s."""
+    import numpy as np
+    import onnxruntime as ort
+    from mmdet.apis import inference_detector
+
+    from projects.m2det.deploy.onnx_detector import build_test_pipeline
+    data = build_test_pipeline(model.cfg)(
+        dict(img_path=image, img_id=0))
+    session = ort.InferenceSession(onnx_file,
+                                   providers=['CPUExecutionProvider'])
+    dets, labels = session.run(
+        None, {'image': data['inputs'][None].float().numpy()})
+    keep = labels[0] >= 0
+    scale = np.tile(data['data_samples'].metainfo['scale_factor'], 2)
+    boxes = dets[0, keep, :4] / scale
+    ref = inference_detector(model, image).pred_instances
+    same = len(ref) == int(keep.sum()) and bool(
+        (ref.labels.numpy() == labels[0, keep]).all())
+    box_error = float(np.abs(ref.bboxes.numpy() - boxes).max()) if (
+        same and len(ref)) else 0.0
+    score_error = float(np.abs(ref.scores.numpy() - dets[0, keep, 4]).max()
+                        ) if same and len(ref) else 0.0
+    print(f'detections: PyTorch {len(ref)}, ONNX Runtime {int(keep.sum())}, '
+          f'labels {"equal" if same else "differ"}, max box error '
+          f'{box_error:.2e} px, max score error {score_error:.2e}')
+    return same and box_error <= atol and score_error <= 1e-4
+
+
 def main() -> None:
     args = parse_args()
     from mmdet.apis import init_detector
@@ -105,6 +157,21 @@ def main() -> None:
     checkpoint = None if args.checkpoint == 'none' else args.checkpoint
     model = init_detector(cfg, checkpoint, device='cpu').eval()
     size = tuple(args.input_size or graph_input_size(cfg))
+    if args.end2end:
+        import json
+        iou = (graph_nms_iou(model.bbox_head.test_cfg)
+               if args.iou_thr is None else args.iou_thr)
+        classes = (model.dataset_meta or {}).get('classes', ())
+        export_end2end(model, args.out, size, iou,
+                       not args.static_batch, args.opset,
+                       metadata=dict(classes=json.dumps(list(classes))))
+        print(f'wrote {args.out}: input image (N, 3, {size[0]}, {size[1]}), '
+              f'outputs dets, labels; hard NMS at IoU '
+              f'{iou}')
+        if args.verify and not verify_end2end(
+                hard_nms_model(model, iou), args.out, args.verify, 1e-2):
+            sys.exit(f'{args.out}: its detections differ from PyTorch\'s')
+        return
     names = export_onnx(model, args.out, size, not args.static_batch,
                         args.opset)
     print(f'wrote {args.out}: input image (N, 3, {size[0]}, {size[1]}), '

@@ -1,10 +1,14 @@
-"""Deployment: BN folding and the precision the CPU runs fast, ONNX export,
-and detection with the exported graph in ONNX Runtime."""
+"""Deployment: BN folding and the precision the CPU runs fast, ONNX export
+of the network or of the whole detector (NMS in the graph), and detection
+with the exported network in ONNX Runtime."""
 from .fast_inference import optimize_for_inference
 from .onnx_detector import OnnxDetector
+from .onnx_end2end import (End2EndDetector, export_end2end,
+                           graph_nms_iou)
 from .onnx_export import export_onnx, graph_input_size, output_names
 
 __all__ = [
-    'OnnxDetector', 'export_onnx', 'graph_input_size',
-    'optimize_for_inference', 'output_names'
+    'End2EndDetector', 'OnnxDetector', 'export_end2end', 'export_onnx',
+    'graph_input_size', 'graph_nms_iou', 'optimize_for_inference',
+    'output_names'
 ]

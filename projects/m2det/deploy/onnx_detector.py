@@ -21,6 +21,15 @@ from .onnx_export import INPUT_NAME
 ImageType = Union[str, np.ndarray]
 
 
+def build_test_pipeline(cfg: Config, from_array: bool = False) -> Compose:
+    """The config's test pipeline, from files or (``from_array``) arrays."""
+    # a deep copy: the steps are the config's own dicts
+    steps = copy.deepcopy(get_test_pipeline_cfg(cfg))
+    if from_array:
+        steps[0].type = 'mmdet.LoadImageFromNDArray'
+    return Compose(steps)
+
+
 class OnnxDetector:
     """An ONNX Runtime session with the config's pre- and post-processing.
 
@@ -81,11 +90,8 @@ class OnnxDetector:
 
     def _pipeline(self, from_array: bool) -> Compose:
         if from_array not in self._pipelines:
-            # a deep copy: the steps are the config's own dicts
-            steps = copy.deepcopy(get_test_pipeline_cfg(self.cfg))
-            if from_array:
-                steps[0].type = 'mmdet.LoadImageFromNDArray'
-            self._pipelines[from_array] = Compose(steps)
+            self._pipelines[from_array] = build_test_pipeline(
+                self.cfg, from_array)
         return self._pipelines[from_array]
 
     def run(self, images: np.ndarray) -> List[np.ndarray]:

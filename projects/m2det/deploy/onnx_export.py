@@ -10,7 +10,7 @@ Python through the head's own ``predict_by_feat``
 (:class:`projects.m2det.deploy.onnx_detector.OnnxDetector`), so ONNX and
 PyTorch share one post-processing.
 """
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
 import torch
 from torch import nn
@@ -36,7 +36,7 @@ def output_names(num_levels: int) -> List[str]:
             ] + [f'bbox_pred_{i}' for i in range(num_levels)]
 
 
-class _NetworkWithNormalization(nn.Module):
+class NetworkWithNormalization(nn.Module):
     """Normalisation (from the data preprocessor) followed by the network."""
 
     def __init__(self, detector: nn.Module) -> None:
@@ -80,11 +80,21 @@ def export_onnx(detector: nn.Module,
     Returns:
         list[str]: The output names, in order.
     """
-    network = _NetworkWithNormalization(detector).eval()
-    image = torch.rand(1, 3, *input_size) * 255
+    network = NetworkWithNormalization(detector).eval()
     with torch.no_grad():
-        num_levels = len(network(image)) // 2
+        num_levels = len(network(torch.zeros(1, 3, *input_size))) // 2
     names = output_names(num_levels)
+    torch_export(network, path, input_size, names, dynamic_batch,
+                 opset_version)
+    return names
+
+
+def torch_export(network: nn.Module, path: str, input_size: Tuple[int, int],
+                 names: List[str], dynamic_batch: bool, opset_version: int,
+                 **kwargs: Any) -> None:
+    """``torch.onnx.export`` of ``network(image)``, the image input named
+    :data:`INPUT_NAME`; ``kwargs`` go to the exporter."""
+    image = torch.rand(1, 3, *input_size) * 255
     dynamic_shapes = ({
         0: torch.export.Dim('batch', min=1, max=1024)
     }, ) if dynamic_batch else None
@@ -99,5 +109,5 @@ def export_onnx(detector: nn.Module,
         dynamic_shapes=dynamic_shapes,
         dynamo=True,
         external_data=False,
-        verbose=False)
-    return names
+        verbose=False,
+        **kwargs)
