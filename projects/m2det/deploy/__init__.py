@@ -6,9 +6,10 @@ from .onnx_detector import OnnxDetector
 from .onnx_end2end import (End2EndDetector, export_end2end,
                            graph_nms_iou)
 from .onnx_export import export_onnx, graph_input_size, output_names
+from .onnx_network import use_onnx_network
 
 __all__ = [
     'End2EndDetector', 'OnnxDetector', 'export_end2end', 'export_onnx',
     'graph_input_size', 'graph_nms_iou', 'optimize_for_inference',
-    'output_names'
+    'output_names', 'use_onnx_network'
 ]

@@ -21,7 +21,10 @@ import torch
 from .precision import resolve_dtype
 
 # optimize_for_inference arguments of each mode; 'fp32' is the model as
-# built, 'onnx' the network exported and run by ONNX Runtime (float32).
+# built, 'onnx' the network exported and run by ONNX Runtime (float32),
+# 'onnx-int8' that graph quantized to int8 (calibrated on CALIBRATION_IMAGES
+# random images: timing only, tools/deployment/quantize_int8.py --eval
+# measures the accuracy on real ones).
 # 'fast' and 'compile' are what --fast and --compile pick on this CPU.
 FAST_MODES = {
     'fast': dict(dtype='auto'),
@@ -36,7 +39,8 @@ FAST_MODES = {
 MAX_PROBE_CALL_S = 1.0
 # sides of the limit probe's square matrices, smallest first
 PROBE_SIZES = (256, 1024, 2048, 4096)
-MODES = ['fp32', *FAST_MODES, 'onnx']
+MODES = ['fp32', *FAST_MODES, 'onnx', 'onnx-int8']
+CALIBRATION_IMAGES = 8
 
 
 def median_seconds(fn: Callable[[], object], warmup: int,
@@ -261,6 +265,8 @@ def measure_official(size: int, official_repo: str, batches: List[int],
 def precision(mode: str) -> str:
     """The dtype a mode (one of :data:`MODES`) computes in on this CPU, for
     its fraction of peak."""
+    if mode == 'onnx-int8':
+        return 'int8'
     return resolve_dtype(FAST_MODES.get(mode, {}).get('dtype', 'float32'))
 
 
@@ -278,7 +284,7 @@ def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
 
 
 def onnx_detector(model: torch.nn.Module, size: int, threads: int,
-                  directory: str):
+                  directory: str, int8: bool = False):
     """``model``'s network exported and loaded in ONNX Runtime.
 
     Args:
@@ -286,6 +292,9 @@ def onnx_detector(model: torch.nn.Module, size: int, threads: int,
         size (int): The square input side of the exported graph.
         threads (int): ONNX Runtime's intra-op threads.
         directory (str): Where to write ``model.onnx``.
+        int8 (bool): Whether to quantize the graph, calibrated on
+            :data:`CALIBRATION_IMAGES` seeded random images. Defaults to
+            False.
 
     Returns:
         OnnxDetector: The graph with the config's pre- and post-processing.
@@ -293,6 +302,13 @@ def onnx_detector(model: torch.nn.Module, size: int, threads: int,
     from ..deploy import OnnxDetector, export_onnx
     path = osp.join(directory, 'model.onnx')
     export_onnx(model, path, (size, size))
+    if int8:
+        from ..deploy.quantize import quantize_int8
+        generator = torch.Generator().manual_seed(0)
+        images = [(torch.rand(1, 3, size, size, generator=generator) *
+                   255).numpy() for _ in range(CALIBRATION_IMAGES)]
+        quantize_int8(path, osp.join(directory, 'model_int8.onnx'), images)
+        path = osp.join(directory, 'model_int8.onnx')
     return OnnxDetector(path, model.cfg, threads)
 
 
@@ -345,9 +361,9 @@ def measure_config(config: str, checkpoint: Optional[str], size: int,
                                 normalized)
     error = None
     with tempfile.TemporaryDirectory() as directory:
-        if mode == 'onnx':
+        if mode in ('onnx', 'onnx-int8'):
             detector = onnx_detector(model, size, torch.get_num_threads(),
-                                     directory)
+                                     directory, int8=mode == 'onnx-int8')
             forward_fn = lambda x: detector.run(x.numpy())  # noqa: E731
             error = relative_error(network_outputs(forward_fn, x), reference)
             predict = detector

@@ -191,7 +191,11 @@ def table(rows: List[dict], peaks: Dict[str, float]) -> str:
         'peak RSS (MiB) |', '|---' * 14 + '|'
     ]
     for r in rows:
-        peak = peaks[r['precision']]
+        # no int8 limit is probed
+        peak = peaks.get(r['precision'])
+        of_peak = '-' if peak is None else (
+            f"{r['gflop_per_s'] / peak:.0%} "
+            f"{'bf16' if r['precision'] == 'bfloat16' else 'fp32'}")
         lines.append(' | '.join([
             f"| {osp.basename(r['config'])}", r['mode'],
             str(r['input_size']), f"{r['params'] / 1e6:.1f}",
@@ -200,9 +204,7 @@ def table(rows: List[dict], peaks: Dict[str, float]) -> str:
             _fmt(r['end_to_end_s'], '.3f'),
             _fmt(r.get('end_to_end_over_forward'), '.2f'),
             f"{r['gflop_per_s']:.1f}",
-            f"{r['gflop_per_s'] / peak:.0%} "
-            f"{'bf16' if r['precision'] == 'bfloat16' else 'fp32'}",
-            _vs_official(r),
+            of_peak, _vs_official(r),
             _fmt(r['max_rel_error_vs_fp32'], '.1e'),
             f"{r['peak_rss_mib']:.0f} |"
         ]))
