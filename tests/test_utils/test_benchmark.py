@@ -123,7 +123,7 @@ def test_relative_error_is_relative_to_the_largest_reference():
     fast = default_dtype()
     assert [benchmark.precision(m) for m in benchmark.MODES] == [
         'float32', fast, 'float32', 'bfloat16', fast, 'float32', 'bfloat16',
-        'float32'
+        'float32', 'int8'
     ]
 
 
