@@ -111,10 +111,8 @@ def to_voc(coco_root, voc_root):
 
 def read_scalars(work_dir: Path, run: int = -1) -> list:
     """The logged scalar records of a run in ``work_dir`` (default newest)."""
-    runs = sorted(p for p in work_dir.iterdir() if p.is_dir()
-                  and (p / 'vis_data' / 'scalars.json').exists())
-    lines = (runs[run] / 'vis_data' / 'scalars.json').read_text().splitlines()
-    return [json.loads(line) for line in lines]
+    from projects.m2det.utils.recipe_comparison import read_scalars
+    return read_scalars(str(work_dir), run)
 
 
 @pytest.fixture(scope='session')

@@ -123,12 +123,13 @@ def verify_end2end(model, onnx_file: str, image: str, atol: float) -> bool:
     from mmdet.apis import inference_detector
 
     from projects.m2det.deploy.onnx_detector import build_test_pipeline
+    from projects.m2det.deploy.onnx_export import INPUT_NAME
     data = build_test_pipeline(model.cfg)(
         dict(img_path=image, img_id=0))
     session = ort.InferenceSession(onnx_file,
                                    providers=['CPUExecutionProvider'])
     dets, labels = session.run(
-        None, {'image': data['inputs'][None].float().numpy()})
+        None, {INPUT_NAME: data['inputs'][None].float().numpy()})
     keep = labels[0] >= 0
     scale = np.tile(data['data_samples'].metainfo['scale_factor'], 2)
     boxes = dets[0, keep, :4] / scale

@@ -30,6 +30,31 @@ def build_test_pipeline(cfg: Config, from_array: bool = False) -> Compose:
     return Compose(steps)
 
 
+def network_session(onnx_file: str, num_levels: int, threads: int = 0):
+    """An ONNX Runtime session of a network graph of
+    :func:`projects.m2det.deploy.onnx_export.export_onnx`, checked to take
+    the ``(N, 3, H, W)`` image and give a head of ``num_levels`` levels."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(
+        onnx_file, options, providers=['CPUExecutionProvider'])
+    graph_input = session.get_inputs()[0]
+    if graph_input.name != INPUT_NAME or len(graph_input.shape) != 4:
+        raise ValueError(
+            f'{onnx_file}: expected one input {INPUT_NAME!r} of shape '
+            f'(N, 3, H, W), got {graph_input.name!r} {graph_input.shape}'
+            '; export it with tools/deployment/pytorch2onnx.py')
+    num_outputs = len(session.get_outputs())
+    if num_outputs != 2 * num_levels:
+        raise ValueError(
+            f'{onnx_file} has {num_outputs} outputs, but the config\'s '
+            f'model.bbox_head has {num_levels} levels (expected '
+            f'{2 * num_levels} outputs): was it exported from this '
+            'config?')
+    return session
+
+
 class OnnxDetector:
     """An ONNX Runtime session with the config's pre- and post-processing.
 
@@ -52,29 +77,12 @@ class OnnxDetector:
                  onnx_file: str,
                  config: Union[str, Config],
                  threads: int = 0) -> None:
-        import onnxruntime as ort
         self.cfg = Config.fromfile(config) if isinstance(config,
                                                          str) else config
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(
-            onnx_file, options, providers=['CPUExecutionProvider'])
-        graph_input = self.session.get_inputs()[0]
-        if graph_input.name != INPUT_NAME or len(graph_input.shape) != 4:
-            raise ValueError(
-                f'{onnx_file}: expected one input {INPUT_NAME!r} of shape '
-                f'(N, 3, H, W), got {graph_input.name!r} {graph_input.shape}'
-                '; export it with tools/deployment/pytorch2onnx.py')
-        self.input_size = tuple(graph_input.shape[2:])
         self.head = self._build_head(self.cfg)
-        num_outputs = len(self.session.get_outputs())
-        num_levels = self.head.prior_generator.num_levels
-        if num_outputs != 2 * num_levels:
-            raise ValueError(
-                f'{onnx_file} has {num_outputs} outputs, but the config\'s '
-                f'model.bbox_head has {num_levels} levels (expected '
-                f'{2 * num_levels} outputs): was it exported from this '
-                'config?')
+        self.session = network_session(
+            onnx_file, self.head.prior_generator.num_levels, threads)
+        self.input_size = tuple(self.session.get_inputs()[0].shape[2:])
         self._pipelines = {}
 
     @staticmethod
@@ -126,7 +134,13 @@ class OnnxDetector:
                     'size')
             inputs.append(data['inputs'])
             samples.append(data['data_samples'])
-        batch = torch.stack(inputs).float().numpy()  # (N, 3, H, W)
+        self.predict(torch.stack(inputs).float().numpy(), samples)
+        return samples if is_batch else samples[0]
+
+    def predict(self, batch: np.ndarray,
+                samples: Sequence[DetDataSample]) -> None:
+        """Run a ``(N, 3, H, W)`` float32 batch and set each sample's
+        ``pred_instances`` (boxes in its original image's pixels)."""
         outputs = [torch.from_numpy(out) for out in self.run(batch)]
         num_levels = len(outputs) // 2
         results = self.head.predict_by_feat(
@@ -136,4 +150,3 @@ class OnnxDetector:
             rescale=True)
         for sample, result in zip(samples, results):
             sample.pred_instances = result
-        return samples if is_batch else samples[0]

@@ -1,6 +1,6 @@
 """Run a detector's network in ONNX Runtime, inside the mmdet model.
 
-For ``tools/test.py --onnx FILE`` and the inferencer: the graph of
+For ``tools/test.py --onnx FILE``: the graph of
 :func:`projects.m2det.deploy.onnx_export.export_onnx` (float32, or the int8
 one of ``tools/deployment/quantize_int8.py``) stands in for backbone, neck
 and head convolutions; data preprocessing, decoding, NMS and evaluation
@@ -9,6 +9,7 @@ stay mmdet's.
 import torch
 from torch import nn
 
+from .onnx_detector import network_session
 from .onnx_export import INPUT_NAME
 
 
@@ -29,21 +30,8 @@ def use_onnx_network(detector: nn.Module, onnx_file: str,
     Returns:
         nn.Module: ``detector`` itself, in eval mode.
     """
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(onnx_file, options,
-                                   providers=['CPUExecutionProvider'])
-    graph_input = session.get_inputs()[0]
     num_levels = detector.bbox_head.prior_generator.num_levels
-    num_outputs = len(session.get_outputs())
-    if graph_input.name != INPUT_NAME or num_outputs != 2 * num_levels:
-        raise ValueError(
-            f'{onnx_file}: expected input {INPUT_NAME!r} and '
-            f'{2 * num_levels} outputs (the head\'s {num_levels} levels), '
-            f'got {graph_input.name!r} and {num_outputs}: export the network '
-            'of this config with tools/deployment/pytorch2onnx.py or '
-            'quantize_int8.py (not --end2end)')
+    session = network_session(onnx_file, num_levels, threads)
     preprocessor = detector.data_preprocessor
     preprocessor._enable_normalize = False
     preprocessor._channel_conversion = False

@@ -100,15 +100,9 @@ def evaluate_onnx(onnx_file: str, cfg: Config) -> dict:
         data = pseudo_collate(
             [dataset[i] for i in range(start,
                                        min(start + batch_size, len(dataset)))])
-        batch = torch.stack(data['inputs']).float().numpy()
-        outputs = [torch.from_numpy(o) for o in detector.run(batch)]
-        num_levels = len(outputs) // 2
         samples = data['data_samples']
-        results = detector.head.predict_by_feat(
-            outputs[:num_levels], outputs[num_levels:],
-            batch_img_metas=[s.metainfo for s in samples], rescale=True)
-        for sample, result in zip(samples, results):
-            sample.pred_instances = result
+        detector.predict(torch.stack(data['inputs']).float().numpy(),
+                         samples)
         evaluator.process(data_batch=data,
                           data_samples=[s.to_dict() for s in samples])
     return evaluator.evaluate(len(dataset))

@@ -35,13 +35,13 @@ def _train(config: str, work_dir: str, options: Sequence[str]) -> float:
     return time.perf_counter() - start
 
 
-def read_scalars(work_dir: str) -> List[Dict]:
-    """The scalar records of the newest run in ``work_dir``."""
+def read_scalars(work_dir: str, run: int = -1) -> List[Dict]:
+    """The scalar records of a run in ``work_dir`` (default the newest)."""
     runs = sorted(p for p in Path(work_dir).iterdir()
                   if (p / 'vis_data' / 'scalars.json').exists())
     if not runs:
         raise FileNotFoundError(f'{work_dir}: no */vis_data/scalars.json')
-    text = (runs[-1] / 'vis_data' / 'scalars.json').read_text()
+    text = (runs[run] / 'vis_data' / 'scalars.json').read_text()
     return [json.loads(line) for line in text.splitlines()]
 
 
