@@ -63,8 +63,9 @@ def _build_parser() -> argparse.ArgumentParser:
     add('--batch-size', type=_positive_int, default=1,
         help='images or frames per forward pass (default: %(default)s)')
     add('--fast', action='store_true',
-        help='fold BN into the convs and run channels-last in bfloat16 '
-        '(float32 where the CPU lacks bfloat16 support)')
+        help='run the network in the fastest backend measured on this CPU: '
+        'BN folded in bfloat16 (where native) or float32, or int8 in ONNX '
+        "Runtime calibrated on the config's training images")
     add('--compile', action='store_true',
         help='--fast plus torch.compile: faster from the second image on, '
         'after about 20-50 s of compilation (worth it on folders and videos)')
@@ -100,9 +101,8 @@ def _run(args: argparse.Namespace) -> None:
     inferencer = M2DetInferencer(
         args.config, args.checkpoint, device=args.device,
         score_thr=args.score_thr, fast=args.fast, compile=args.compile)
-    if inferencer.fast_dtype is not None:
-        print('fast inference: BN folded, '
-              f'{inferencer.fast_dtype}, channels-last'
+    if inferencer.fast_inference is not None:
+        print(f'fast inference: {inferencer.fast_inference.summary()}'
               f"{', torch.compile' if args.compile else ''}")
 
     options = dict(out_dir=args.out_dir, batch_size=args.batch_size,

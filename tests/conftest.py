@@ -25,6 +25,15 @@ def data_root_options(root: Path) -> list:
     return options
 
 
+def tiny_config_on(root: Path):
+    """The tiny test config with every split's data at ``root``."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.merge_from_dict(
+        dict(opt.split('=', 1) for opt in data_root_options(root)))
+    return cfg
+
+
 def run_tool(*args, check=True, timeout=600) -> subprocess.CompletedProcess:
     """Run ``python tools/<args>`` from the repo root, as a user would."""
     env = dict(os.environ, PYTHONPATH=str(REPO))

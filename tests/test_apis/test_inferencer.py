@@ -191,7 +191,7 @@ def test_fast_inference_keeps_the_detections(checkpoints, unfiltered, image):
         fast=True,
         dtype='float32',
         show_progress=False)
-    assert inferencer.fast_dtype == 'float32'
+    assert inferencer.fast_inference.backend == 'float32'
     assert inferencer.model._optimized_for_inference
     # BN folded in float32 changes only the rounding
     assert_same_detections(

@@ -8,11 +8,10 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from mmengine.config import Config
 from mmengine.runner import save_checkpoint
 
 from conftest import (TINY_CONFIG, build_eval_detector, data_root_options,
-                      run_tool)
+                      run_tool, tiny_config_on)
 from projects.m2det.deploy import export_onnx
 from projects.m2det.deploy.onnx_detector import build_test_pipeline
 from projects.m2det.deploy.quantize import calibration_batches, quantize_int8
@@ -20,15 +19,8 @@ from projects.m2det.deploy.quantize import calibration_batches, quantize_int8
 INPUT_SIZE = (160, 160)
 
 
-def demo_config(demo_root):
-    cfg = Config.fromfile(TINY_CONFIG)
-    cfg.merge_from_dict(
-        dict(opt.split('=', 1) for opt in data_root_options(demo_root)))
-    return cfg
-
-
 def test_calibration_images_are_the_test_pipeline_s(demo_root):
-    cfg = demo_config(demo_root)
+    cfg = tiny_config_on(demo_root)
     batches = list(calibration_batches(cfg, 3))
     assert len(batches) == 3
     first = sorted((demo_root / 'train').glob('*.jpg'))[0]
@@ -46,7 +38,7 @@ def graphs(demo_root, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('int8')
     float_file, int8_file = str(tmp / 'float.onnx'), str(tmp / 'int8.onnx')
     export_onnx(build_eval_detector(TINY_CONFIG), float_file, INPUT_SIZE)
-    batches = list(calibration_batches(demo_config(demo_root), 8))
+    batches = list(calibration_batches(tiny_config_on(demo_root), 8))
     quantize_int8(float_file, int8_file, batches)
     return float_file, int8_file, batches
 

@@ -24,10 +24,9 @@ from mmengine.config import Config, DictAction
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO_ROOT)
 
-from projects.m2det.deploy import (export_end2end, export_onnx,  # noqa
-                                   graph_input_size)
+from projects.m2det.deploy import export_onnx, graph_input_size  # noqa
 from projects.m2det.deploy.quantize import (calibration_batches,  # noqa
-                                            evaluate_onnx, quantize_int8)
+                                            evaluate_onnx, export_int8)
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,18 +61,15 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     model = init_detector(cfg, args.checkpoint, device='cpu').eval()
     size = graph_input_size(cfg)
-    with tempfile.TemporaryDirectory() as tmp:
-        float_file = osp.join(tmp, 'float32.onnx')
-        if args.end2end:
-            export_end2end(model, float_file, size)
-        else:
+    export_int8(model, args.out,
+                list(calibration_batches(cfg, args.calib_images)), size,
+                args.method, args.end2end)
+    print(f'wrote {args.out}: int8 (QDQ), calibrated on '
+          f'{args.calib_images} training images ({args.method})')
+    if args.eval:
+        with tempfile.TemporaryDirectory() as tmp:
+            float_file = osp.join(tmp, 'float32.onnx')
             export_onnx(model, float_file, size)
-        quantize_int8(float_file, args.out,
-                      list(calibration_batches(cfg, args.calib_images)),
-                      args.method)
-        print(f'wrote {args.out}: int8 (QDQ), calibrated on '
-              f'{args.calib_images} training images ({args.method})')
-        if args.eval:
             for name, path in (('float32', float_file), ('int8', args.out)):
                 metrics = evaluate_onnx(path, cfg)
                 print(f'{name}: ' + ', '.join(

@@ -33,8 +33,7 @@ from rich.progress import track
 from torch import nn
 
 from ..compat import apply_fixes
-from ..deploy import optimize_for_inference
-from ..utils.precision import resolve_dtype
+from ..deploy import BackendChoice, optimize_for_inference
 
 PathType = Union[str, os.PathLike]
 ImageType = Union[PathType, np.ndarray]
@@ -115,16 +114,20 @@ class M2DetInferencer(DetInferencer):
             takes the GPU if there is one. Defaults to None.
         score_thr (float): Lowest score of the detections kept.
             Defaults to 0.3.
-        fast (bool): Whether to fold BN into the convs and run
-            channels-last in ``dtype``
-            (:func:`projects.m2det.deploy.optimize_for_inference`).
-            Defaults to False.
-        dtype (str): Precision of fast inference: ``'bfloat16'``,
-            ``'float32'`` or ``'auto'`` (bfloat16 where the CPU runs it
-            natively). Defaults to ``'auto'``.
+        fast (bool): Whether to run the network in the fastest backend
+            measured on this CPU
+            (:func:`projects.m2det.deploy.optimize_for_inference`: BN
+            folded in bfloat16 or float32, or int8 in ONNX Runtime,
+            calibrated on the config's training images). Defaults to False.
+        dtype (str): Backend of fast inference: ``'auto'`` (measured),
+            ``'bfloat16'``, ``'float32'`` or ``'int8'``. Defaults to
+            ``'auto'``.
         compile (bool): Whether to add torch.compile to fast inference
             (implies ``fast``): faster from the second batch on, after
             about 20-50 s of compilation per batch size. Defaults to False.
+        cache_dir (str, optional): Where fast inference keeps its int8
+            graph for the next inferencer of the same checkpoint; None
+            calibrates again each time. Defaults to None.
         show_progress (bool): Whether to show progress bars.
             Defaults to True.
 
@@ -154,6 +157,7 @@ class M2DetInferencer(DetInferencer):
                  fast: bool = False,
                  dtype: str = 'auto',
                  compile: bool = False,
+                 cache_dir: Optional[str] = None,
                  show_progress: bool = True) -> None:
         if isinstance(config, (str, os.PathLike)):
             config = os.fspath(config)
@@ -170,12 +174,12 @@ class M2DetInferencer(DetInferencer):
                 weights=checkpoint,
                 device=device,
                 show_progress=show_progress)
-        #: the precision of fast inference; None when it is off
-        self.fast_dtype: Optional[str] = None
+        #: the backend fast inference chose and why; None when it is off
+        self.fast_inference: Optional[BackendChoice] = None
         if fast or compile:
-            self.fast_dtype = resolve_dtype(dtype)
             optimize_for_inference(
-                self.model, self.fast_dtype, compile=compile)
+                self.model, dtype, compile=compile, cache_dir=cache_dir)
+            self.fast_inference = self.model.fast_inference
 
     @property
     def classes(self) -> Tuple[str, ...]:

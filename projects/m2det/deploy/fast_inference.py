@@ -1,5 +1,6 @@
-"""Fast inference: BN folded into convs, channels-last, bfloat16, and
-optionally torch.compile.
+"""Fast inference in PyTorch: BN folded into convs, channels-last,
+bfloat16, and optionally torch.compile (one of the backends
+:func:`projects.m2det.deploy.optimize_for_inference` chooses from).
 
 Measured on the 2-core AVX-512 CI CPU (torch 2.13, 2 threads), the
 M2Det-VGG16-320 forward takes 0.60 s in float32 and 0.16 s with all three
@@ -19,11 +20,12 @@ from torch import nn
 from ..utils.precision import DTYPES, resolve_dtype
 
 
-def optimize_for_inference(detector: nn.Module,
-                           dtype: str = 'auto',
-                           channels_last: bool = True,
-                           compile: bool = False) -> nn.Module:
-    """Make a single-stage detector faster for inference, in place.
+def fold_and_cast(detector: nn.Module,
+                  dtype: str = 'auto',
+                  channels_last: bool = True,
+                  compile: bool = False) -> nn.Module:
+    """Make a single-stage detector faster for inference in PyTorch, in
+    place.
 
     BN layers that follow a conv are folded into it; backbone, neck and head
     move to ``dtype`` and, optionally, the channels-last memory format; the
@@ -43,7 +45,8 @@ def optimize_for_inference(detector: nn.Module,
             ``SingleStageDetector``).
         dtype (str): ``'bfloat16'``, ``'float32'`` or ``'auto'``
             (bfloat16 where the CPU runs it natively, see
-            :func:`projects.m2det.utils.precision.default_dtype`).
+            :func:`projects.m2det.utils.precision.default_dtype`; no
+            measuring).
             Defaults to ``'auto'``.
         channels_last (bool): Whether to use the channels-last memory
             format. Defaults to True.

@@ -6,14 +6,23 @@ channel, activations uint8 with ranges calibrated on images of the config's
 own data, QDQ format, which ONNX Runtime runs with VNNI / AVX2 int8
 kernels. Decoding and NMS stay float (they are not convolutions).
 """
-from typing import Iterator, Sequence
+import os.path as osp
+import tempfile
+from typing import Iterator, Sequence, Tuple
 
 import numpy as np
 import torch
 from mmengine.config import Config
+from torch import nn
 
 from .onnx_detector import build_test_pipeline
-from .onnx_export import INPUT_NAME
+from .onnx_end2end import export_end2end
+from .onnx_export import INPUT_NAME, export_onnx
+
+# calibration runs this many images at a time: ONNX Runtime keeps every
+# activation of the images of one pass (about 0.5 GB an image for
+# M2Det-VGG16-320) and merges the ranges between passes
+CALIBRATION_PASS_IMAGES = 4
 
 
 def calibration_batches(cfg: Config, num_images: int,
@@ -40,14 +49,30 @@ def calibration_batches(cfg: Config, num_images: int,
 
 
 class _Reader:
-    """ONNX Runtime's ``CalibrationDataReader`` protocol over arrays."""
+    """ONNX Runtime's ``CalibrationDataReader`` protocol over arrays, with
+    the ``set_range`` its strided calibration (``CalibStridedMinMax``,
+    which applies to every method) reads passes with."""
 
     def __init__(self, batches: Sequence[np.ndarray]) -> None:
-        self._batches = iter(batches)
+        self._batches = list(batches)
+        self.set_range(0, len(self._batches))
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+    def set_range(self, start_index: int, end_index: int) -> None:
+        self._next = iter(self._batches[start_index:end_index])
 
     def get_next(self):
-        batch = next(self._batches, None)
+        batch = next(self._next, None)
         return None if batch is None else {INPUT_NAME: batch}
+
+
+def _pass_size(num_images: int) -> int:
+    """The largest number of images up to :data:`CALIBRATION_PASS_IMAGES`
+    that divides ``num_images`` (ONNX Runtime needs equal passes)."""
+    return max(size for size in range(1, CALIBRATION_PASS_IMAGES + 1)
+               if num_images % size == 0)
 
 
 def quantize_int8(float_onnx: str, out: str,
@@ -71,8 +96,11 @@ def quantize_int8(float_onnx: str, out: str,
     if method not in methods:
         raise ValueError(f'calibration method {method!r}: one of '
                          f'{sorted(methods)}')
+    reader = _Reader(batches)
+    if not len(reader):
+        raise ValueError('no calibration images')
     quantize_static(
-        float_onnx, out, _Reader(list(batches)),
+        float_onnx, out, reader,
         quant_format=QuantFormat.QDQ,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
@@ -81,7 +109,35 @@ def quantize_int8(float_onnx: str, out: str,
         # only what ONNX Runtime runs in int8 on the CPU
         op_types_to_quantize=['Conv', 'MatMul', 'Add', 'Mul', 'Concat',
                               'MaxPool', 'Relu', 'Resize'],
-        extra_options=dict(CalibMovingAverage=False))
+        extra_options=dict(
+            CalibMovingAverage=False,
+            CalibStridedMinMax=_pass_size(len(reader))))
+
+
+def export_int8(detector: nn.Module, out: str,
+                batches: Sequence[np.ndarray], input_size: Tuple[int, int],
+                method: str = 'percentile', end2end: bool = False) -> None:
+    """Export ``detector``'s network (or, with ``end2end``, the whole
+    detector) and write it quantized to int8 to ``out``.
+
+    Args:
+        detector (nn.Module): A float32 mmdet single-stage detector.
+        out (str): The int8 ``.onnx`` file to write.
+        batches (Sequence[np.ndarray]): Calibration inputs ``(1, 3, H, W)``.
+        input_size (tuple[int, int]): ``(height, width)`` of the graph.
+        method (str): See :func:`quantize_int8`. Defaults to
+            ``'percentile'``.
+        end2end (bool): Whether to export prior decoding and NMS too
+            (:func:`projects.m2det.deploy.onnx_end2end.export_end2end`).
+            Defaults to False.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        float_file = osp.join(tmp, 'float32.onnx')
+        if end2end:
+            export_end2end(detector, float_file, input_size)
+        else:
+            export_onnx(detector, float_file, input_size)
+        quantize_int8(float_file, out, batches, method)
 
 
 def evaluate_onnx(onnx_file: str, cfg: Config) -> dict:
