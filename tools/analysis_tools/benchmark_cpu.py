@@ -84,9 +84,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--modes', nargs='+', choices=MODES, default=['fp32'],
         help='how to run each config: fp32 (as built), fast (what --fast '
-        'picks on this CPU: BN folded, channels-last, bfloat16 where the '
-        'CPU runs it natively, else float32), fast-fp32 / fast-bf16 (the '
-        'same in that precision), compile / compile-fp32 / compile-bf16 '
+        'picks on this CPU: the fastest of bfloat16 where native, float32 '
+        'with BN folded, and int8 in ONNX Runtime, timed as --fast times '
+        'them), fast-fp32 / fast-bf16 (BN folded, channels-last, in that '
+        'precision), compile / compile-fp32 / compile-bf16 '
         '(those with torch.compile), onnx (ONNX Runtime, float32); '
         'official:SIZE runs fp32 only')
     parser.add_argument('--fast', action='store_true',

@@ -11,6 +11,6 @@ from .optimize import BackendChoice, optimize_for_inference
 
 __all__ = [
     'BackendChoice', 'End2EndDetector', 'OnnxDetector', 'export_end2end',
-    'export_onnx', 'graph_input_size', 'graph_nms_iou', 'optimize_for_inference',
-    'output_names', 'use_onnx_network'
+    'export_onnx', 'graph_input_size', 'graph_nms_iou',
+    'optimize_for_inference', 'output_names', 'use_onnx_network'
 ]

@@ -18,14 +18,15 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
-from .precision import resolve_dtype
 
 # optimize_for_inference arguments of each mode; 'fp32' is the model as
 # built, 'onnx' the network exported and run by ONNX Runtime (float32),
-# 'onnx-int8' that graph quantized to int8 (calibrated on CALIBRATION_IMAGES
-# random images: timing only, tools/deployment/quantize_int8.py --eval
-# measures the accuracy on real ones).
-# 'fast' and 'compile' are what --fast and --compile pick on this CPU.
+# 'onnx-int8' that graph quantized to int8. int8 is calibrated on
+# CALIBRATION_IMAGES random images (timing only; tools/deployment/
+# quantize_int8.py --eval measures the accuracy on real ones).
+# 'fast' and 'compile' are what --fast and --compile pick on this CPU:
+# 'fast' times the candidates as --fast does (int8 calibrated on the random
+# images) and runs the fastest.
 FAST_MODES = {
     'fast': dict(dtype='auto'),
     'fast-fp32': dict(dtype='float32'),
@@ -262,14 +263,6 @@ def measure_official(size: int, official_repo: str, batches: List[int],
         max_rel_error_vs_fp32=None)
 
 
-def precision(mode: str) -> str:
-    """The dtype a mode (one of :data:`MODES`) computes in on this CPU, for
-    its fraction of peak."""
-    if mode == 'onnx-int8':
-        return 'int8'
-    return resolve_dtype(FAST_MODES.get(mode, {}).get('dtype', 'float32'))
-
-
 def network_outputs(forward: Callable, x: torch.Tensor) -> torch.Tensor:
     """The head's raw outputs ``forward(x)``, flattened into one vector."""
     with torch.inference_mode():
@@ -304,12 +297,18 @@ def onnx_detector(model: torch.nn.Module, size: int, threads: int,
     export_onnx(model, path, (size, size))
     if int8:
         from ..deploy.quantize import quantize_int8
-        generator = torch.Generator().manual_seed(0)
-        images = [(torch.rand(1, 3, size, size, generator=generator) *
-                   255).numpy() for _ in range(CALIBRATION_IMAGES)]
-        quantize_int8(path, osp.join(directory, 'model_int8.onnx'), images)
+        quantize_int8(path, osp.join(directory, 'model_int8.onnx'),
+                      random_images(size))
         path = osp.join(directory, 'model_int8.onnx')
     return OnnxDetector(path, model.cfg, threads)
+
+
+def random_images(size: int) -> list:
+    """:data:`CALIBRATION_IMAGES` seeded random 0-255 images
+    ``(1, 3, size, size)``, as numpy arrays."""
+    generator = torch.Generator().manual_seed(0)
+    return [(torch.rand(1, 3, size, size, generator=generator) *
+             255).numpy() for _ in range(CALIBRATION_IMAGES)]
 
 
 def measure_config(config: str, checkpoint: Optional[str], size: int,
@@ -328,10 +327,12 @@ def measure_config(config: str, checkpoint: Optional[str], size: int,
         mode (str): One of :data:`MODES`.
 
     Returns:
-        dict: The config's path, mode, precision, input size, parameter
-        count, threads, GFLOPs, forward seconds and throughput by batch
-        size, end-to-end seconds and the largest relative error of the
-        head's outputs against the float32 model (None in fp32).
+        dict: The config's path, mode, precision (for ``fast``: the backend
+        it chose, with ``backend_choice`` the log line of the choice),
+        input size, parameter count, threads, GFLOPs, forward seconds and
+        throughput by batch size, end-to-end seconds and the largest
+        relative error of the head's outputs against the float32 model
+        (None in fp32).
     """
     from mmcv.transforms import Compose
     from mmdet.apis import inference_detector, init_detector
@@ -359,27 +360,32 @@ def measure_config(config: str, checkpoint: Optional[str], size: int,
     normalized = model.data_preprocessor(dict(inputs=x), False)['inputs']
     reference = network_outputs(lambda x: sum(model._forward(x), []),
                                 normalized)
-    error = None
+    error, precision, choice = None, 'float32', None
     with tempfile.TemporaryDirectory() as directory:
         if mode in ('onnx', 'onnx-int8'):
             detector = onnx_detector(model, size, torch.get_num_threads(),
                                      directory, int8=mode == 'onnx-int8')
             forward_fn = lambda x: detector.run(x.numpy())  # noqa: E731
             error = relative_error(network_outputs(forward_fn, x), reference)
+            precision = 'int8' if mode == 'onnx-int8' else 'float32'
             predict = detector
         else:
-            if mode != 'fp32':
-                from ..deploy import optimize_for_inference
-                optimize_for_inference(model, **FAST_MODES[mode])
-                # compilation happens on the first call, never timed
-                warmup = max(warmup, 1)
-                error = relative_error(
-                    network_outputs(lambda x: sum(model._forward(x), []),
-                                    normalized), reference)
 
             def forward_fn(x):
-                return model._forward(
-                    model.data_preprocessor(dict(inputs=x), False)['inputs'])
+                return sum(model._forward(
+                    model.data_preprocessor(dict(inputs=x), False)['inputs']),
+                    [])
+
+            if mode != 'fp32':
+                from ..deploy import optimize_for_inference
+                optimize_for_inference(model, **FAST_MODES[mode],
+                                       calibration=random_images(size))
+                precision = model.fast_inference.backend
+                choice = model.fast_inference.summary()
+                # compilation happens on the first call, never timed
+                warmup = max(warmup, 1)
+                error = relative_error(network_outputs(forward_fn, x),
+                                       reference)
 
             # built once, as mmdet's DetInferencer does; inference_detector
             # would rebuild it for every image
@@ -395,7 +401,8 @@ def measure_config(config: str, checkpoint: Optional[str], size: int,
     return dict(
         config=config,
         mode=mode,
-        precision=precision(mode),
+        precision=precision,
+        backend_choice=choice,
         input_size=size,
         params=params,
         threads=torch.get_num_threads(),
