@@ -152,3 +152,53 @@ def test_coco_config_needs_its_image_folders(demo_root):
     assert proc.returncode == 2
     assert '--out with a COCO json needs --images, --val and --val-images' \
         in proc.stderr
+
+
+def crowded(boxes_per_image):
+    """A DatasetBoxes of 100 x 100 images with the given box counts."""
+    index = np.repeat(np.arange(len(boxes_per_image)), boxes_per_image)
+    return stats.DatasetBoxes(
+        source='crowded.json', classes=('cell', ),
+        image_sizes=np.full((len(boxes_per_image), 2), 100.),
+        boxes=np.tile([[10., 10., 30., 30.]], (len(index), 1)),
+        image_index=index, labels=np.zeros(len(index), np.int64))
+
+
+def test_crowded_images_raise_the_detection_cap(tmp_path):
+    # 1.5 x 301 boxes, rounded up to a hundred
+    data = crowded([301, 16])
+    assert stats.detections_per_image(data, 100) == 500
+    assert stats.detections_per_image(data, 500) is None
+    assert stats.detections_per_image(crowded([66, 3]), 100) is None
+    assert stats.detections_per_image(crowded([67]), 100) == 200
+    out = tmp_path / 'm2det_cells.py'
+    paths = dict(data_root='data/cells/', train_ann='a/train.json',
+                 train_img='train/', val_ann='a/val.json', val_img='val/')
+    out.write_text(stats.fitted_config(
+        data, str(REPO / 'configs' / 'm2det_demo.py'), str(out), 160,
+        (0.08, 0.2, 0.37, 0.54, 0.71, 0.88), 3, 0.9, paths, 500))
+    cfg = Config.fromfile(out)
+    assert cfg.model.test_cfg.max_per_img == 500
+    # the rest of the base's test recipe stays
+    assert cfg.model.test_cfg.nms.type == 'soft_nms'
+    assert cfg.model.bbox_head.anchor_generator.input_size == 160
+    out.write_text(stats.fitted_config(
+        data, str(REPO / 'configs' / 'm2det_demo.py'), str(out), 160,
+        (0.08, 0.2, 0.37, 0.54, 0.71, 0.88), 3, 0.9, paths))
+    assert Config.fromfile(out).model.test_cfg.max_per_img == 100
+
+
+def test_written_data_root_is_relative_below_the_working_dir(
+        tmp_path, monkeypatch):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'dataset_stats', REPO / 'tools' / 'misc' / 'dataset_stats.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    (tmp_path / 'work' / 'data' / 'mine').mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / 'work')
+    assert tool.config_path(str(tmp_path / 'work' / 'data' / 'mine')) == \
+        'data/mine'
+    assert tool.config_path('data/mine/') == 'data/mine'
+    assert tool.config_path(str(tmp_path / 'elsewhere')) == \
+        str(tmp_path / 'elsewhere')

@@ -61,6 +61,14 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def config_path(path: str) -> str:
+    """``path`` as the written config names it: relative to the working
+    directory, from which the tools run, where it lies below it."""
+    path = osp.abspath(path)
+    relative = osp.relpath(path)
+    return path if relative.startswith('..') else relative
+
+
 def main() -> None:
     args = parse_args()
     voc = osp.isdir(args.data)
@@ -99,14 +107,14 @@ def main() -> None:
         times = stats.repeat_times(len(data.image_sizes), batch,
                                    args.iterations, epochs)
         if voc:
-            paths = dict(data_root=osp.abspath(args.data) + '/',
+            paths = dict(data_root=config_path(args.data) + '/',
                          train_split=args.train_split,
                          val_split=args.val_split)
         else:
             named = dict(train_ann=args.data, train_img=args.images,
                          val_ann=args.val, val_img=args.val_images)
             root = osp.commonpath([osp.abspath(p) for p in named.values()])
-            paths = dict(data_root=root + '/', **{
+            paths = dict(data_root=config_path(root) + '/', **{
                 k: osp.relpath(osp.abspath(p), root) +
                 ('/' if k.endswith('img') else '')
                 for k, p in named.items()
@@ -115,8 +123,11 @@ def main() -> None:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
             f.write(
-                stats.fitted_config(data, args.base_config, args.out, size,
-                                    fitted, times, matched, paths))
+                stats.fitted_config(
+                    data, args.base_config, args.out, size, fitted, times,
+                    matched, paths,
+                    stats.detections_per_image(
+                        data, base.model.test_cfg.max_per_img)))
         print(f'wrote {args.out}: {epochs} epochs of the training set '
               f'repeated {times} times, batch {batch}')
 

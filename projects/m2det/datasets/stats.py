@@ -284,6 +284,19 @@ def describe(data: DatasetBoxes, input_size: int) -> Dict[str, object]:
         images_without_boxes=int((per_image == 0).sum()))
 
 
+def detections_per_image(data: DatasetBoxes, base_cap: int) -> Optional[int]:
+    """The per-image detection cap (``test_cfg.max_per_img``) a config
+    needs for ``data``: 1.5 times the most crowded image's boxes, rounded up
+    to a hundred, or None where the base's ``base_cap`` already keeps that
+    many (COCO's AP in mmdet counts up to 1000 detections an image, so a
+    lower cap bounds the recall of crowded images)."""
+    per_image = np.bincount(data.image_index,
+                            minlength=len(data.image_sizes))
+    most = int(per_image.max()) if len(per_image) else 0
+    need = math.ceil(1.5 * most / 100) * 100
+    return need if need > base_cap else None
+
+
 def repeat_times(num_images: int, batch_size: int, iterations: int,
                  epochs: int) -> int:
     """How often to repeat a dataset of ``num_images`` so that ``epochs``
@@ -326,7 +339,8 @@ test_evaluator = val_evaluator
 
 def fitted_config(data: DatasetBoxes, base: str, out: str, input_size: int,
                   size_ratios: Sequence[float], times: int,
-                  matched: float, paths: Dict[str, str]) -> str:
+                  matched: float, paths: Dict[str, str],
+                  max_per_img: Optional[int] = None) -> str:
     """The text of a config for ``data``: a child of ``base`` with the input
     size, priors, classes, paths and a repeated training set.
 
@@ -341,12 +355,18 @@ def fitted_config(data: DatasetBoxes, base: str, out: str, input_size: int,
         paths (dict): ``data_root`` and, for COCO, ``train_ann``,
             ``train_img``, ``val_ann``, ``val_img`` relative to it; for VOC,
             ``train_split`` and ``val_split``.
+        max_per_img (int, optional): The detection cap per image, where
+            the base's is too low (:func:`detections_per_image`).
+            Defaults to None.
     """
     _, strides = pyramid(input_size, len(size_ratios) - 1)
     sides = box_sides(data.boxes_at_input(input_size))
     relative_base = osp.relpath(osp.abspath(base),
                                 osp.dirname(osp.abspath(out)))
     template = _VOC_DATA if 'train_split' in paths else _COCO_DATA
+    cap = '' if max_per_img is None else (
+        f',\n    # crowded images: up to {max_per_img} detections an image'
+        f'\n    test_cfg=dict(max_per_img={max_per_img})')
     header = textwrap.fill(
         f'Fitted to {data.source} by tools/misc/dataset_stats.py: '
         f'{len(data.image_sizes)} training images, {len(data.boxes)} boxes, '
@@ -367,7 +387,7 @@ model = dict(
         anchor_generator=dict(
             input_size=input_size,
             strides={tuple(strides)!r},
-            size_ratios={tuple(size_ratios)!r})))
+            size_ratios={tuple(size_ratios)!r})){cap})
 
 train_pipeline = [
     dict(t, scale=img_scale) if 'scale' in t else t
