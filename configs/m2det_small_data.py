@@ -6,7 +6,7 @@
 #       --base-config configs/m2det_small_data.py --out configs/mine.py
 # Compared at equal wall time on real microscopy (docs/custom_data.md):
 # the crop lets a few dozen images show their objects at many scales and
-# positions; at 320 a step costs about 0.4x one at 512.
+# positions; at 320 a step costs half one at 512.
 _base_ = './m2det_demo.py'
 input_size = 320
 img_scale = (input_size, input_size)

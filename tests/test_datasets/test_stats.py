@@ -134,6 +134,28 @@ def test_tool_writes_a_config_that_trains(demo_root, tmp_path):
     assert any('coco/bbox_mAP' in r for r in records)
 
 
+def test_tool_fits_the_small_data_recipe(demo_root, tmp_path):
+    """The README's "Your own data" command: the small-data base at 320."""
+    out = tmp_path / 'm2det_mine.py'
+    ann = demo_root / 'annotations'
+    run_tool('tools/misc/dataset_stats.py', ann / 'train.json', '--images',
+             demo_root / 'train', '--val', ann / 'val.json', '--val-images',
+             demo_root / 'val', '--base-config', 'configs/m2det_small_data.py',
+             '--input-size', '320', '--out', out)
+    cfg = Config.fromfile(out)
+    assert cfg.model.bbox_head.anchor_generator.input_size == 320
+    assert [t.type for t in cfg.train_pipeline][2] == 'M2DetRandomCrop'
+    assert [t.scale for t in cfg.train_pipeline + cfg.test_pipeline
+            if 'scale' in t] == [(320, 320)] * 2
+    work = tmp_path / 'work'
+    run_tool('tools/train.py', out, '--work-dir', work, '--cfg-options',
+             'train_dataloader.dataset.times=1', 'train_cfg.max_epochs=1',
+             'train_cfg.val_interval=1', 'default_hooks.logger.interval=1')
+    records = read_scalars(work)
+    assert any('loss' in r for r in records)
+    assert any('coco/bbox_mAP' in r for r in records)
+
+
 def test_tool_writes_a_voc_config(demo_root, tmp_path):
     to_voc(demo_root, tmp_path / 'voc')
     out = tmp_path / 'm2det_voc.py'

@@ -46,10 +46,11 @@ RUNS_IN = dict(bfloat16='PyTorch, BN folded', float32='PyTorch, BN folded',
                int8='ONNX Runtime, QDQ')
 # Largest |output - float32 output| over the largest |float32 output| a
 # backend may give on the timing image. It guards against a broken
-# calibration, not for accuracy, which is measured on the val set:
-# on the demo model int8 gives about 2e-2 and keeps the mAP
-# (docs/benchmarks.md), bfloat16 about 1e-2.
-MAX_OUTPUT_ERROR = 0.1
+# calibration, not for accuracy, which is measured on the val set. On the
+# demo model int8 gives about 2e-2 with VNNI (AVX512-BF16 EPYC) and 9.2e-2
+# with AVX2 only (Zen 3), keeping the mAP on both (docs/benchmarks.md);
+# bfloat16 about 1e-2.
+MAX_OUTPUT_ERROR = 0.2
 CALIBRATION_IMAGES = 32
 
 
