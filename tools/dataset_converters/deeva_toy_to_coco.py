@@ -14,12 +14,17 @@ as negatives. Nothing is downloaded: install the wheel first
 """
 import argparse
 import importlib.util
-import json
 import os
 import os.path as osp
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 from typing import Dict, List, Optional, Sequence, Tuple
+
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from projects.m2det.datasets import write_coco_splits  # noqa: E402
 
 
 def find_toy_data() -> str:
@@ -81,14 +86,7 @@ def convert(toy_data: str, out: str, classes: Sequence[str],
         os.makedirs(osp.join(out, split), exist_ok=True)
         shutil.copyfile(osp.join(toy_data, 'images', name),
                         osp.join(out, split, name))
-    os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
-    counts = {}
-    for split, coco in splits.items():
-        with open(osp.join(out, 'annotations', split + '.json'), 'w') as f:
-            json.dump(coco, f)
-        counts[f'{split}_images'] = len(coco['images'])
-        counts[f'{split}_boxes'] = len(coco['annotations'])
-    return counts
+    return write_coco_splits(out, splits)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -18,7 +18,6 @@ runs ``pip download --no-deps scellseg==0.1.8`` (99 MB, pip caches it).
 """
 import argparse
 import glob
-import json
 import os
 import os.path as osp
 import subprocess
@@ -30,6 +29,11 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 from scipy import ndimage
+
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from projects.m2det.datasets import write_coco_splits  # noqa: E402
 
 PACKAGE = 'scellseg==0.1.8'
 DATA_DIR = 'scellseg/assets/contrast_data/'
@@ -122,14 +126,7 @@ def convert(sdist: str, out: str, val_per_style: int = 1) -> Dict[str, int]:
                          iscrowd=0))
             os.makedirs(osp.join(out, split), exist_ok=True)
             cv2.imwrite(osp.join(out, split, name + '.png'), image)
-    os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
-    counts = {}
-    for split, coco in splits.items():
-        with open(osp.join(out, 'annotations', split + '.json'), 'w') as f:
-            json.dump(coco, f)
-        counts[f'{split}_images'] = len(coco['images'])
-        counts[f'{split}_boxes'] = len(coco['annotations'])
-    return counts
+    return write_coco_splits(out, splits)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -1,13 +1,31 @@
 """A COCO dataset that checks its files before a run starts on them."""
 import json
+import os
 import os.path as osp
 from functools import partial
-from typing import List
+from typing import Dict, List
 
 from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
 from mmdet.registry import DATASETS
 from mmengine.logging import MMLogger
+
+
+def write_coco_splits(out: str, splits: Dict[str, dict]) -> Dict[str, int]:
+    """Write each split's COCO dict to ``out/annotations/<split>.json``.
+
+    Returns:
+        dict: ``<split>_images`` and ``<split>_boxes`` of every split, what
+        the dataset converters print.
+    """
+    os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
+    counts = {}
+    for split, coco in splits.items():
+        with open(osp.join(out, 'annotations', split + '.json'), 'w') as f:
+            json.dump(coco, f)
+        counts[f'{split}_images'] = len(coco['images'])
+        counts[f'{split}_boxes'] = len(coco['annotations'])
+    return counts
 
 
 def load_coco_json(path: str, with_annotations: bool = True) -> dict:
