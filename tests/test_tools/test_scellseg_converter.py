@@ -43,8 +43,8 @@ def labels(height, width, boxes):
 
 @pytest.fixture
 def sdist(tmp_path):
-    """Two styles: three images of 'a', one of 'b'; label numbers with a
-    gap (no label 2)."""
+    """Two styles: three images of 'a', one of 'b'; a/007's labels have a
+    gap (1 and 3), a/010's start at 4."""
     image = np.full((40, 50, 3), 90, np.uint8)
     files = {'scellseg-0.1.8/setup.py': b''}
     for style, number, boxes in [

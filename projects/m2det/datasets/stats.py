@@ -49,6 +49,11 @@ class DatasetBoxes:
         scale = input_size / self.image_sizes[self.image_index]
         return self.boxes * np.tile(scale, 2)
 
+    def boxes_per_image(self) -> np.ndarray:
+        """(I, ) the number of boxes of every image."""
+        return np.bincount(self.image_index,
+                           minlength=len(self.image_sizes))
+
 
 def read_coco(path: str) -> DatasetBoxes:
     """Read a COCO detection json (crowd boxes are left out, as in
@@ -266,8 +271,7 @@ def describe(data: DatasetBoxes, input_size: int) -> Dict[str, object]:
             float(np.quantile(values, q)) for q in (0, 0.05, 0.5, 0.95, 1))
 
     wh = data.boxes[:, 2:] - data.boxes[:, :2]
-    per_image = np.bincount(data.image_index,
-                            minlength=len(data.image_sizes))
+    per_image = data.boxes_per_image()
     return dict(
         images=len(data.image_sizes),
         boxes=len(data.boxes),
@@ -290,8 +294,7 @@ def detections_per_image(data: DatasetBoxes, base_cap: int) -> Optional[int]:
     to a hundred, or None where the base's ``base_cap`` already keeps that
     many (COCO's AP in mmdet counts up to 1000 detections an image, so a
     lower cap bounds the recall of crowded images)."""
-    per_image = np.bincount(data.image_index,
-                            minlength=len(data.image_sizes))
+    per_image = data.boxes_per_image()
     most = int(per_image.max()) if len(per_image) else 0
     need = math.ceil(1.5 * most / 100) * 100
     return need if need > base_cap else None
