@@ -114,3 +114,12 @@ def test_export_tool_verifies(tmp_path, demo_root):
     assert out.stat().st_size > 0
     assert 'cls_score_4  (1, 36, 1, 1)' in proc.stdout
     assert 'labels equal' in proc.stdout
+
+
+def test_sessions_stop_spinning_after_a_run(detector, onnx_file):
+    # ONNX Runtime's spinning threads would slow down the decoding and NMS
+    # that follow each run in PyTorch
+    options = OnnxDetector(onnx_file,
+                           detector.cfg).session.get_session_options()
+    assert options.get_session_config_entry(
+        'session.force_spinning_stop') == '1'

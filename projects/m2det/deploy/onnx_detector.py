@@ -37,6 +37,10 @@ def network_session(onnx_file: str, num_levels: int, threads: int = 0):
     import onnxruntime as ort
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    # ONNX Runtime's threads spin after a run by default, taking cores
+    # from the PyTorch decoding and NMS that follow: on 2 cores that made
+    # them 1.3-1.7x slower (docs/benchmarks.md)
+    options.add_session_config_entry('session.force_spinning_stop', '1')
     session = ort.InferenceSession(
         onnx_file, options, providers=['CPUExecutionProvider'])
     graph_input = session.get_inputs()[0]
