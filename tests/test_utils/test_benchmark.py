@@ -6,7 +6,7 @@ import torch
 
 from conftest import TINY_CONFIG, run_tool
 from projects.m2det.utils import benchmark, cpu_has_native_bfloat16
-from projects.m2det.utils.benchmark_report import (_vs_official,
+from projects.m2det.utils.benchmark_report import (ISA_FLAGS, _vs_official,
                                                    compare_with_official,
                                                    config_modes, merge_rounds)
 
@@ -22,6 +22,10 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
     report = json.loads(out.read_text())
     assert report['threads'] == 1 and report['rounds'] == 2
     assert report['cpu']
+    # both kinds of CI machine have AVX2; the rest names the kind
+    assert 'avx2' in report['cpu_flags']
+    assert set(report['cpu_flags']) <= set(ISA_FLAGS)
+    assert ('avx512_bf16' in report['cpu_flags']) == cpu_has_native_bfloat16()
     peaks = report['matmul_peak_gflop_per_s']
     assert peaks['float32'] > 0 and peaks['bfloat16'] > 0
     # the limit is the best library's, each measured in the run
@@ -62,6 +66,13 @@ def test_benchmark_reports_every_figure(demo_root, tmp_path):
         line for line in again.stdout.splitlines() if line.startswith('|')
     ]
     assert (tmp_path / 'again.png').stat().st_size > 10_000
+    # two reports (say, one per CPU kind): both tables, one plot of both
+    both = run_tool('tools/analysis_tools/benchmark_cpu.py', out, out,
+                    '--from-json', '--labels', 'kind A', 'kind B', '--plot',
+                    tmp_path / 'kinds.png')
+    assert [line for line in both.stdout.splitlines()
+            if line.startswith('|')] == table_lines * 2
+    assert (tmp_path / 'kinds.png').stat().st_size > 10_000
 
 
 def test_benchmark_modes_agree_with_float32(demo_root, tmp_path):

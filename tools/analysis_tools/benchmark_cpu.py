@@ -58,7 +58,7 @@ sys.path.insert(0, REPO_ROOT)
 
 from projects.m2det.utils.benchmark import MODES, PROBE_SIZES  # noqa: E402
 from projects.m2det.utils.benchmark_report import (  # noqa: E402
-    config_modes, measure_rounds, plot, table)
+    config_modes, cpu_kind, measure_rounds, plot, plot_kinds, table)
 
 
 def parse_args() -> argparse.Namespace:
@@ -106,14 +106,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--plot', help='png of latency against input size')
     parser.add_argument(
         '--from-json', action='store_true',
-        help='measure nothing: print the table of the report given as the '
-        'one CONFIG argument (an earlier --out) and draw its --plot')
+        help='measure nothing: print the tables of the reports given as '
+        'CONFIG arguments (earlier --out files) and draw their --plot; '
+        'several reports (one per CPU kind) are drawn side by side')
+    parser.add_argument(
+        '--labels', nargs='+', default=[],
+        help='with --from-json, a name per report for the plot (default: '
+        'its CPU and instruction sets)')
     args = parser.parse_args()
     if args.fast:
         args.modes = list(dict.fromkeys([*args.modes, 'fast']))
     if 1 not in args.batch:
         args.batch = [1] + args.batch
-    for name in ('checkpoint', 'input_sizes'):
+    for name in ('checkpoint', 'input_sizes', 'labels'):
         given = getattr(args, name)
         if given and len(given) != len(args.configs):
             parser.error(f'--{name.replace("_", "-")} needs one entry per '
@@ -136,7 +141,7 @@ def parse_args() -> argparse.Namespace:
 def report_out(report: dict, args: argparse.Namespace) -> None:
     """Print a report's table and write its json and plot, if asked."""
     peaks, rows = report['matmul_peak_gflop_per_s'], report['results']
-    print(f"{report['cpu']}, {report['threads']} threads, "
+    print(f"{cpu_kind(report)}, {report['threads']} threads, "
           f"{report['rounds']} round(s); matmul peak: fp32 "
           f"{peaks['float32']:.0f} GFLOP/s, bf16 {peaks['bfloat16']:.0f} "
           f"GFLOP/s (best of "
@@ -147,7 +152,7 @@ def report_out(report: dict, args: argparse.Namespace) -> None:
             json.dump(report, f, indent=1)
     if args.plot:
         plot(rows, args.plot,
-             f"{report['cpu']}, {report['threads']} threads, "
+             f"{cpu_kind(report)}, {report['threads']} threads, "
              f"torch {report['torch']}")
 
 
@@ -155,8 +160,18 @@ def main() -> None:
     """Measure the configs (or read a report) and give the report out."""
     args = parse_args()
     if args.from_json:
-        with open(args.configs[0]) as f:
-            report_out(json.load(f), args)
+        reports = []
+        for path in args.configs:
+            with open(path) as f:
+                reports.append(json.load(f))
+        if len(reports) == 1:
+            report_out(reports[0], args)
+            return
+        for report in reports:
+            report_out(report, argparse.Namespace(out=None, plot=None))
+        if args.plot:
+            labels = args.labels or [cpu_kind(r) for r in reports]
+            plot_kinds(reports, labels, args.plot)
         return
     checkpoints = [None if c in (None, 'none') else c
                    for c in args.checkpoint] or [None] * len(args.configs)

@@ -351,6 +351,9 @@ def measure_config(config: str, checkpoint: Optional[str], size: int,
                           config[len('mmdet::'):])
     cfg = Config.fromfile(config)
     size = input_size(cfg, size)
+    # the same random weights in every round: the boxes NMS gets from
+    # them, and so the end-to-end time, depend on them
+    torch.manual_seed(0)
     model = init_detector(cfg, checkpoint, device='cpu').eval()
     flops = gflops_of(model, size)
     params = sum(p.numel() for p in model.parameters())

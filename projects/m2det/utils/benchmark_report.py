@@ -156,6 +156,7 @@ def measure_rounds(jobs: List[dict], rounds: int, threads: int,
     }
     return dict(
         cpu=cpu_name(),
+        cpu_flags=cpu_flags(),
         threads=threads,
         rounds=rounds,
         torch=torch.__version__,
@@ -211,6 +212,33 @@ def table(rows: List[dict], peaks: Dict[str, float]) -> str:
     return '\n'.join(lines)
 
 
+# the instruction sets the modes' speed depends on: AVX-512, VNNI (int8
+# dot products), native bfloat16, AMX
+ISA_FLAGS = ('avx2', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_bf16',
+             'amx_int8')
+
+
+def cpu_flags() -> List[str]:
+    """Which of :data:`ISA_FLAGS` the CPU has, as ``lscpu`` names them."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('flags'):
+                    present = set(line.split(':', 1)[1].split())
+                    return [flag for flag in ISA_FLAGS if flag in present]
+    except OSError:
+        pass
+    return []
+
+
+def cpu_kind(report: dict) -> str:
+    """The CPU of a report with its instruction sets, e.g. ``AMD EPYC
+    (avx2)``; reports written before the flags were kept give the name
+    only."""
+    flags = report.get('cpu_flags')
+    return f"{report['cpu']} ({', '.join(flags)})" if flags else report['cpu']
+
+
 def cpu_name() -> str:
     """The CPU's model name, as the kernel reports it."""
     try:
@@ -253,5 +281,39 @@ def plot(rows: List[dict], path: str, title: str) -> None:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc='center left', bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def plot_kinds(reports: Sequence[dict], labels: Sequence[str],
+               path: str) -> None:
+    """Draw the batch-1 forward of several reports (one per CPU kind) as
+    grouped bars: a group per row (:func:`family` and input size) of the
+    configs that every report measured, in any mode, a bar per report
+    labelled ``labels``, into the png ``path``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    shared = set.intersection(*({r['config'] for r in report['results']}
+                                for report in reports))
+    seconds = [{f"{family(r)} {r['input_size']}": r['forward_s']['1']
+                for r in report['results'] if r['config'] in shared}
+               for report in reports]
+    groups = list(dict.fromkeys(name for s in seconds for name in s))
+    width = 0.8 / len(reports)
+    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(groups)), 4.5))
+    for i, (label, times) in enumerate(zip(labels, seconds)):
+        xs = [g + (i - (len(reports) - 1) / 2) * width
+              for g, name in enumerate(groups) if name in times]
+        bars = ax.bar(xs, [times[name] for name in groups if name in times],
+                      width, label=label)
+        ax.bar_label(bars, fmt='%.2f', fontsize=7)
+    ax.set_xticks(range(len(groups)), groups, rotation=20, ha='right',
+                  fontsize=8)
+    ax.set_ylabel('forward latency, batch 1 (s)')
+    ax.set_title(f"{reports[0]['threads']} threads, torch "
+                 f"{reports[0]['torch']}")
+    ax.grid(axis='y', alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
