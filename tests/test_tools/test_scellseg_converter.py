@@ -4,6 +4,7 @@ package's."""
 import importlib.util
 import io
 import json
+import re
 import tarfile
 
 import cv2
@@ -96,6 +97,13 @@ def test_bad_archives_are_named(tmp_path):
     with pytest.raises(SystemExit, match=r'shape.tar.gz: a/001: mask '
                        r'\(8, 9\) is not the image'):
         converter.convert(shape, str(tmp_path / 'out'))
+    for name in ('a/deeper/001_img.png', 'a/001img.png'):
+        nested = write_sdist(tmp_path / 'nested.tar.gz',
+                             {f'{DATA}{name}': image})
+        with pytest.raises(SystemExit, match=re.escape(
+                f'nested.tar.gz: {DATA}{name}: expected scellseg/assets/'
+                'contrast_data/<style>/<number>_<img|masks>.png')):
+            converter.convert(nested, str(tmp_path / 'out'))
     empty = write_sdist(tmp_path / 'empty.tar.gz', {'x/setup.py': b''})
     with pytest.raises(SystemExit, match='empty.tar.gz: no scellseg/assets'):
         converter.convert(empty, str(tmp_path / 'out'))

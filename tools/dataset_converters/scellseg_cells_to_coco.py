@@ -64,8 +64,13 @@ def read_pairs(sdist: str) -> Dict[str, List[tuple]]:
             path = member.name.split('/', 1)[-1]  # drop scellseg-0.1.8/
             if not (member.isfile() and path.startswith(DATA_DIR)):
                 continue
-            style, name = path[len(DATA_DIR):].split('/')
-            number, kind = osp.splitext(name)[0].split('_')
+            parts = path[len(DATA_DIR):].split('/')
+            stem = osp.splitext(parts[-1])[0].split('_')
+            if len(parts) != 2 or len(stem) != 2:
+                raise SystemExit(
+                    f'{sdist}: {member.name}: expected {DATA_DIR}<style>/'
+                    '<number>_<img|masks>.png')
+            style, (number, kind) = parts[0], stem
             styles.setdefault(style, {}).setdefault(number, {})[kind] = (
                 archive.extractfile(member).read())
     if not styles:
