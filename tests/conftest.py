@@ -7,9 +7,17 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
+# xdist's workers share the cores: each takes its share of threads, and so
+# do the tools it starts (they inherit the environment). OpenMP threads
+# spinning against another process's slow both down several-fold on 2 cores.
+_workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+if _workers > 1:
+    os.environ.setdefault('OMP_NUM_THREADS',
+                          str(max(1, (os.cpu_count() or 1) // _workers)))
 
-from projects.m2det.datasets.demo_data import generate_demo_dataset
+import pytest  # noqa: E402
+
+from projects.m2det.datasets.demo_data import generate_demo_dataset  # noqa: E402,E501
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / 'tests' / 'configs' / 'm2det_tiny.py'
