@@ -104,6 +104,17 @@ def test_bad_voc_files_are_named(tmp_path):
         stats.read_voc(str(tmp_path))
 
 
+def assert_trains_and_evaluates(config, work):
+    """One epoch of ``config`` with ``tools/train.py``: a loss, then a COCO
+    evaluation."""
+    run_tool('tools/train.py', config, '--work-dir', work, '--cfg-options',
+             'train_dataloader.dataset.times=1', 'train_cfg.max_epochs=1',
+             'train_cfg.val_interval=1', 'default_hooks.logger.interval=1')
+    records = read_scalars(work)
+    assert any('loss' in r for r in records)
+    assert any('coco/bbox_mAP' in r for r in records)
+
+
 def test_tool_writes_a_config_that_trains(demo_root, tmp_path):
     out, figures = tmp_path / 'configs' / 'm2det_mine.py', tmp_path / 'f.json'
     ann = demo_root / 'annotations'
@@ -125,13 +136,7 @@ def test_tool_writes_a_config_that_trains(demo_root, tmp_path):
         8, 4, 3750, 5) == 375
     assert len(DATASETS.build(cfg.train_dataloader.dataset)) == 8 * 375
     MODELS.build(cfg.model)
-    work = tmp_path / 'work'
-    run_tool('tools/train.py', out, '--work-dir', work, '--cfg-options',
-             'train_dataloader.dataset.times=1', 'train_cfg.max_epochs=1',
-             'train_cfg.val_interval=1', 'default_hooks.logger.interval=1')
-    records = read_scalars(work)
-    assert any('loss' in r for r in records)
-    assert any('coco/bbox_mAP' in r for r in records)
+    assert_trains_and_evaluates(out, tmp_path / 'work')
 
 
 def test_tool_fits_the_small_data_recipe(demo_root, tmp_path):
@@ -147,13 +152,7 @@ def test_tool_fits_the_small_data_recipe(demo_root, tmp_path):
     assert [t.type for t in cfg.train_pipeline][2] == 'M2DetRandomCrop'
     assert [t.scale for t in cfg.train_pipeline + cfg.test_pipeline
             if 'scale' in t] == [(320, 320)] * 2
-    work = tmp_path / 'work'
-    run_tool('tools/train.py', out, '--work-dir', work, '--cfg-options',
-             'train_dataloader.dataset.times=1', 'train_cfg.max_epochs=1',
-             'train_cfg.val_interval=1', 'default_hooks.logger.interval=1')
-    records = read_scalars(work)
-    assert any('loss' in r for r in records)
-    assert any('coco/bbox_mAP' in r for r in records)
+    assert_trains_and_evaluates(out, tmp_path / 'work')
 
 
 def test_tool_writes_a_voc_config(demo_root, tmp_path):

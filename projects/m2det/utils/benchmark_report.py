@@ -218,17 +218,23 @@ ISA_FLAGS = ('avx2', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_bf16',
              'amx_int8')
 
 
-def cpu_flags() -> List[str]:
-    """Which of :data:`ISA_FLAGS` the CPU has, as ``lscpu`` names them."""
+def _cpuinfo(field: str) -> Optional[str]:
+    """The value of the first ``field`` line of ``/proc/cpuinfo``, or None
+    where there is none."""
     try:
         with open('/proc/cpuinfo') as f:
             for line in f:
-                if line.startswith('flags'):
-                    present = set(line.split(':', 1)[1].split())
-                    return [flag for flag in ISA_FLAGS if flag in present]
+                if line.startswith(field):
+                    return line.split(':', 1)[1].strip()
     except OSError:
         pass
-    return []
+    return None
+
+
+def cpu_flags() -> List[str]:
+    """Which of :data:`ISA_FLAGS` the CPU has, as ``lscpu`` names them."""
+    present = set((_cpuinfo('flags') or '').split())
+    return [flag for flag in ISA_FLAGS if flag in present]
 
 
 def cpu_kind(report: dict) -> str:
@@ -241,13 +247,9 @@ def cpu_kind(report: dict) -> str:
 
 def cpu_name() -> str:
     """The CPU's model name, as the kernel reports it."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
+    name = _cpuinfo('model name')
+    if name is not None:
+        return name
     import platform
     return platform.processor() or 'unknown'
 
